@@ -1,0 +1,79 @@
+# convstore build: `make run` serves, `make test` tests; both install what is missing first.
+
+CC ?= cc
+PKGS := libmicrohttpd jansson uuid libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PG_CFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+
+CFLAGS ?= -O2 -g
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -I. -Iservice -Iroutes -Idb $(PG_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LIBS = $(PKG_LIBS) -lpq -lpthread
+
+B ?= build
+SRC := $(wildcard service/*.c routes/*.c db/*.c)
+OBJ := $(patsubst %.c,$(B)/obj/%.o,$(SRC)) $(B)/obj/gen/embedded.o
+LIBOBJ := $(filter-out $(B)/obj/service/main.o,$(OBJ))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+
+.PHONY: all build deps run stop test unit check-format format lint bench clean
+
+all build: $(B)/convstore
+
+$(B)/convstore: $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/obj/%.o: %.c $(wildcard service/*.h routes/*.h db/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Migrations and the OpenAPI document are compiled into the binary.
+$(B)/gen/embedded.c: $(MIGRATIONS) openapi/openapi.yaml scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ openapi/openapi.yaml $(MIGRATIONS)
+
+$(B)/obj/gen/embedded.o: $(B)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/run.sh
+
+stop:
+	@scripts/pg.sh stop .convstore/pg
+
+test: deps
+	@scripts/test.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@bench/run.sh
+
+FORMAT_FILES = $(wildcard service/*.[ch] routes/*.[ch] db/*.[ch] tests/unit/*.[ch])
+check-format:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+lint: $(B)/gen/embedded.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c11 --inline-suppr --suppress=missingIncludeSystem \
+	  -I. -Iservice -Iroutes -Idb service routes db
+
+clean:
+	rm -rf $(B) build-asan

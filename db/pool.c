@@ -1,0 +1,299 @@
+/* A fixed-size PostgreSQL connection pool with bounded waits, lazy prepared statements and
+ * reconnection after the database restarts. */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define MAX_STMTS 256
+
+struct db_conn {
+    PGconn *pg;
+    bool prepared[MAX_STMTS];
+    int slot;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct db_conn *conns;
+    int *free_slots; /* stack of idle slot numbers */
+    int nfree, size;
+    int wait_timeout_ms;
+    char statement_timeout[16];
+    const char *conninfo;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static atomic_int next_stmt_id = 1;
+
+PGconn *db_connect(const char *conninfo)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
+    const char *vals[] = {conninfo ? conninfo : "", "2", "convstore", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char extra[600];
+        struct buf b = {0};
+        buf_puts(&b, "\"error\":");
+        buf_json_str(&b, PQerrorMessage(pg));
+        snprintf(extra, sizeof extra, "%s", b.data);
+        buf_free(&b);
+        log_line(LOG_WARN, "database connection failed", extra);
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+bool db_pool_init(const char *conninfo, int size, int wait_timeout_ms, int statement_timeout_ms)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pool.conninfo = conninfo;
+    pool.size = size;
+    pool.wait_timeout_ms = wait_timeout_ms;
+    snprintf(pool.statement_timeout, sizeof pool.statement_timeout, "%d", statement_timeout_ms);
+    pool.conns = calloc((size_t)size, sizeof *pool.conns);
+    pool.free_slots = calloc((size_t)size, sizeof *pool.free_slots);
+    if (!pool.conns || !pool.free_slots) return false;
+    for (int i = 0; i < size; i++) {
+        pool.conns[i].slot = i;
+        pool.free_slots[pool.nfree++] = size - 1 - i;
+    }
+    return true;
+}
+
+void db_pool_shutdown(void)
+{
+    for (int i = 0; i < pool.size; i++)
+        if (pool.conns[i].pg) PQfinish(pool.conns[i].pg);
+    free(pool.conns);
+    free(pool.free_slots);
+    pool.conns = NULL;
+    pool.free_slots = NULL;
+    pool.size = pool.nfree = 0;
+}
+
+static void drop(struct db_conn *c)
+{
+    if (c->pg) PQfinish(c->pg);
+    c->pg = NULL;
+    memset(c->prepared, 0, sizeof c->prepared);
+}
+
+/* Session settings every pooled connection carries. */
+static bool configure(struct db_conn *c)
+{
+    const char *params[] = {pool.statement_timeout};
+    PGresult *res = PQexecParams(
+        c->pg,
+        "SELECT set_config('statement_timeout', $1, false),"
+        " set_config('idle_in_transaction_session_timeout', '60000', false)",
+        1, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    return ok;
+}
+
+/* Makes sure c holds a live, idle connection; reconnects when the server went away. */
+static bool ensure_healthy(struct db_conn *c)
+{
+    if (c->pg) {
+        /* Reads whatever the server sent while we were idle: a restart shows up here as EOF or
+         * a FATAL message, and the status turns bad without a failed request. */
+        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) drop(c);
+    }
+    if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) drop(c);
+    if (!c->pg) {
+        c->pg = db_connect(pool.conninfo);
+        if (!c->pg) return false;
+        if (!configure(c)) {
+            drop(c);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void deadline_after_ms(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+struct db_conn *db_acquire(void)
+{
+    struct timespec deadline;
+    deadline_after_ms(&deadline, pool.wait_timeout_ms);
+    pthread_mutex_lock(&pool.mu);
+    while (pool.nfree == 0) {
+        int rc = pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline);
+        if (rc == ETIMEDOUT && pool.nfree == 0) {
+            pthread_mutex_unlock(&pool.mu);
+            log_line(LOG_WARN, "no pooled connection within the wait timeout", NULL);
+            return NULL;
+        }
+    }
+    struct db_conn *c = &pool.conns[pool.free_slots[--pool.nfree]];
+    pthread_mutex_unlock(&pool.mu);
+    if (!ensure_healthy(c)) {
+        db_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+void db_release(struct db_conn *c)
+{
+    if (c->pg) {
+        /* Drain results a caller left behind, and never keep a connection mid-transaction. */
+        PGresult *left;
+        while ((left = PQgetResult(c->pg)) != NULL)
+            PQclear(left);
+        if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+            PGresult *r = PQexec(c->pg, "ROLLBACK");
+            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            PQclear(r);
+            if (!ok || PQtransactionStatus(c->pg) != PQTRANS_IDLE) drop(c);
+        }
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.free_slots[pool.nfree++] = c->slot;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static bool sqlstate_is(const char *state, const char *prefix)
+{
+    return state && strncmp(state, prefix, strlen(prefix)) == 0;
+}
+
+/* Maps a finished result to the three-way status; logs what is not the caller's to explain. */
+static enum db_qs classify(struct db_conn *c, PGresult *res, const char *what)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK) return PQntuples(res) > 0 ? PQntuples(res) : DB_NO_RESULTS;
+    if (st == PGRES_COMMAND_OK) return DB_NO_RESULTS;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    enum db_qs qs;
+    bool broken = PQstatus(c->pg) != CONNECTION_OK;
+    if (broken || !state || sqlstate_is(state, "08") || sqlstate_is(state, "57P") ||
+        sqlstate_is(state, "53") || sqlstate_is(state, "57014")) {
+        qs = DB_UNAVAILABLE;
+    } else if (sqlstate_is(state, "23505")) {
+        return DB_CONFLICT;
+    } else if (sqlstate_is(state, "40001") || sqlstate_is(state, "40P01")) {
+        return DB_SOFT_ERROR;
+    } else {
+        qs = DB_HARD_ERROR;
+    }
+    struct buf b = {0};
+    buf_puts(&b, "\"statement\":");
+    buf_json_str(&b, what);
+    buf_puts(&b, ",\"sqlstate\":");
+    buf_json_str(&b, state);
+    buf_puts(&b, ",\"error\":");
+    buf_json_str(&b, PQerrorMessage(c->pg));
+    log_line(qs == DB_HARD_ERROR ? LOG_ERROR : LOG_WARN, "database error", b.data);
+    buf_free(&b);
+    if (broken) drop(c);
+    return qs;
+}
+
+static int stmt_id(struct db_stmt *st)
+{
+    int id = __atomic_load_n(&st->id, __ATOMIC_ACQUIRE);
+    if (id) return id;
+    int fresh = atomic_fetch_add(&next_stmt_id, 1);
+    if (fresh >= MAX_STMTS) abort(); /* raise MAX_STMTS */
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&st->id, &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fresh;
+    return expected;
+}
+
+enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const char *const *params,
+                   struct db_rows *rows)
+{
+    rows->res = NULL;
+    if (!c->pg) return DB_UNAVAILABLE;
+    int id = stmt_id(st);
+    if (!c->prepared[id]) {
+        PGresult *p = PQprepare(c->pg, st->name, st->sql, 0, NULL);
+        enum db_qs qs = classify(c, p, st->name);
+        PQclear(p);
+        if (qs < 0) return qs;
+        c->prepared[id] = true;
+    }
+    PGresult *res = PQexecPrepared(c->pg, st->name, nparams, params, NULL, NULL, 0);
+    enum db_qs qs = classify(c, res, st->name);
+    if (qs < 0) {
+        PQclear(res);
+        return qs;
+    }
+    rows->res = res;
+    return qs;
+}
+
+enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params,
+                  struct db_rows *rows)
+{
+    rows->res = NULL;
+    struct db_conn *c = db_acquire();
+    if (!c) return DB_UNAVAILABLE;
+    enum db_qs qs = db_exec(c, st, nparams, params, rows);
+    db_release(c);
+    return qs;
+}
+
+enum db_qs db_simple(struct db_conn *c, const char *sql)
+{
+    if (!c->pg) return DB_UNAVAILABLE;
+    PGresult *res = PQexec(c->pg, sql);
+    enum db_qs qs = classify(c, res, sql);
+    PQclear(res);
+    return qs;
+}
+
+void db_rows_free(struct db_rows *rows)
+{
+    PQclear(rows->res);
+    rows->res = NULL;
+}
+
+int db_nrows(const struct db_rows *rows)
+{
+    return rows->res ? PQntuples(rows->res) : 0;
+}
+
+const char *db_str(const struct db_rows *rows, int row, int col)
+{
+    if (PQgetisnull(rows->res, row, col)) return NULL;
+    return PQgetvalue(rows->res, row, col);
+}
+
+int64_t db_int(const struct db_rows *rows, int row, int col)
+{
+    return strtoll(PQgetvalue(rows->res, row, col), NULL, 10);
+}
+
+bool db_is_null(const struct db_rows *rows, int row, int col)
+{
+    return PQgetisnull(rows->res, row, col);
+}

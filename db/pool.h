@@ -1,0 +1,67 @@
+/* A fixed-size PostgreSQL connection pool with bounded waits, lazy prepared statements and
+ * reconnection after the database restarts. */
+#ifndef CONVSTORE_POOL_H
+#define CONVSTORE_POOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Three-way status of a database call (after GNU Taler's): a negative value is an error, zero
+ * means no row, a positive value is the number of rows. Every caller switches on it.
+ */
+enum db_qs {
+    DB_UNAVAILABLE = -4, /* cannot reach the database now: 503 */
+    DB_CONFLICT = -3,    /* unique violation */
+    DB_HARD_ERROR = -2,  /* a bug or broken invariant: 500 */
+    DB_SOFT_ERROR = -1,  /* serialization failure or deadlock: retry */
+    DB_NO_RESULTS = 0,
+    DB_ONE_RESULT = 1,
+};
+
+/* One SQL statement, prepared once per pooled connection under its name. */
+struct db_stmt {
+    const char *name;
+    const char *sql;
+    int id; /* assigned on first use */
+};
+
+struct db_conn;
+
+/* Result rows; owned by the caller, release with db_rows_free(). */
+struct db_rows {
+    PGresult *res;
+};
+
+bool db_pool_init(const char *conninfo, int size, int wait_timeout_ms, int statement_timeout_ms);
+void db_pool_shutdown(void);
+
+/* Bounded wait for a healthy connection; NULL when none is had in time or the database is down. */
+struct db_conn *db_acquire(void);
+/* Returns the connection; one left inside a transaction is rolled back or dropped. */
+void db_release(struct db_conn *c);
+
+/*
+ * Runs a prepared statement with text parameters (NULL = SQL NULL). On success (>= 0) rows
+ * holds the result; on error rows->res is NULL.
+ */
+enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const char *const *params,
+                   struct db_rows *rows);
+/* Acquires a connection, runs one statement, releases it. */
+enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params,
+                  struct db_rows *rows);
+/* Runs an unprepared statement text with no parameters (BEGIN, COMMIT, ...). */
+enum db_qs db_simple(struct db_conn *c, const char *sql);
+
+void db_rows_free(struct db_rows *rows);
+int db_nrows(const struct db_rows *rows);
+/* Column value as text; NULL for SQL NULL. Borrowed from rows. */
+const char *db_str(const struct db_rows *rows, int row, int col);
+int64_t db_int(const struct db_rows *rows, int row, int col);
+bool db_is_null(const struct db_rows *rows, int row, int col);
+
+/* Opens a standalone connection (for migrations and the CLI); NULL with an error logged. */
+PGconn *db_connect(const char *conninfo);
+
+#endif

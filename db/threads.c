@@ -1,0 +1,115 @@
+/* SQL for threads. `user` arguments scope a query to one user's threads (NULL: the whole org). */
+#include "db/threads.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
+#define TH_COLS                                                                                    \
+    "id, user_id, title, metadata::text, message_count, " US("last_message_at") ", version, " US(  \
+        "created_at") ", " US("updated_at") ", n"
+#define SCOPE "org_id = $1 AND ($2::text IS NULL OR user_id = $2)"
+
+static struct db_stmt st_insert = {
+    "thread_insert",
+    "INSERT INTO threads (org_id, id, user_id, title, metadata)"
+    " VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}')) ON CONFLICT (org_id, id) DO NOTHING"
+    " RETURNING " TH_COLS,
+    0};
+
+static struct db_stmt st_get = {
+    "thread_get", "SELECT " TH_COLS " FROM threads WHERE " SCOPE " AND id = $3", 0};
+
+static struct db_stmt st_update = {"thread_update",
+                                   "UPDATE threads SET title = $4, metadata = $5::jsonb,"
+                                   " version = version + 1, updated_at = now()"
+                                   " WHERE " SCOPE " AND id = $3 AND version = $6"
+                                   " RETURNING " TH_COLS,
+                                   0};
+
+static struct db_stmt st_delete = {
+    "thread_delete", "DELETE FROM threads WHERE " SCOPE " AND id = $3", 0};
+
+static struct db_stmt st_position = {
+    "thread_position", "SELECT n FROM threads WHERE " SCOPE " AND id = $3", 0};
+
+/* Four list statements so each matches an index exactly: (org_id, n) or (org_id, user_id, n). */
+#define LIST_FILTERS                                                                               \
+    " AND ($4::jsonb IS NULL OR metadata @> $4::jsonb)"                                            \
+    " AND ($5::timestamptz IS NULL OR created_at > $5::timestamptz)"                               \
+    " AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)"
+
+static struct db_stmt st_list_asc = {"thread_list_asc",
+                                     "SELECT " TH_COLS " FROM threads WHERE org_id = $1 AND n > $2"
+                                     " AND $3::text IS NULL" LIST_FILTERS
+                                     " ORDER BY n ASC LIMIT $7",
+                                     0};
+static struct db_stmt st_list_desc = {"thread_list_desc",
+                                      "SELECT " TH_COLS
+                                      " FROM threads WHERE org_id = $1 AND n < $2"
+                                      " AND $3::text IS NULL" LIST_FILTERS
+                                      " ORDER BY n DESC LIMIT $7",
+                                      0};
+static struct db_stmt st_list_user_asc = {"thread_list_user_asc",
+                                          "SELECT " TH_COLS
+                                          " FROM threads WHERE org_id = $1 AND user_id = $3"
+                                          " AND n > $2" LIST_FILTERS " ORDER BY n ASC LIMIT $7",
+                                          0};
+static struct db_stmt st_list_user_desc = {"thread_list_user_desc",
+                                           "SELECT " TH_COLS
+                                           " FROM threads WHERE org_id = $1 AND user_id = $3"
+                                           " AND n < $2" LIST_FILTERS " ORDER BY n DESC LIMIT $7",
+                                           0};
+
+enum db_qs threads_db_insert(const char *org, const char *id, const char *user, const char *title,
+                             const char *metadata, struct db_rows *rows)
+{
+    const char *params[] = {org, id, user, title, metadata};
+    return db_run(&st_insert, 5, params, rows);
+}
+
+enum db_qs threads_db_get(const char *org, const char *user, const char *id, struct db_rows *rows)
+{
+    const char *params[] = {org, user, id};
+    return db_run(&st_get, 3, params, rows);
+}
+
+enum db_qs threads_db_update(const char *org, const char *user, const char *id, const char *title,
+                             const char *metadata, const char *version, struct db_rows *rows)
+{
+    const char *params[] = {org, user, id, title, metadata, version};
+    return db_run(&st_update, 6, params, rows);
+}
+
+enum db_qs threads_db_delete(const char *org, const char *user, const char *id)
+{
+    const char *params[] = {org, user, id};
+    struct db_rows rows;
+    enum db_qs qs = db_run(&st_delete, 3, params, &rows);
+    /* DELETE without RETURNING reports its count through the command status. */
+    if (qs == DB_NO_RESULTS && rows.res) qs = atoi(PQcmdTuples(rows.res)) > 0 ? DB_ONE_RESULT : 0;
+    db_rows_free(&rows);
+    return qs;
+}
+
+enum db_qs threads_db_position(const char *org, const char *user, const char *id, char n_out[24])
+{
+    const char *params[] = {org, user, id};
+    struct db_rows rows;
+    enum db_qs qs = db_run(&st_position, 3, params, &rows);
+    if (qs == DB_ONE_RESULT) snprintf(n_out, 24, "%s", db_str(&rows, 0, 0));
+    db_rows_free(&rows);
+    return qs;
+}
+
+enum db_qs threads_db_list(const char *org, const struct thread_filter *f, bool asc,
+                           const char *bound, int limit, struct db_rows *rows)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *params[] = {org,         bound,     f->user, f->metadata, f->created_after,
+                            f->created_before, lim};
+    struct db_stmt *st = f->user ? (asc ? &st_list_user_asc : &st_list_user_desc)
+                                 : (asc ? &st_list_asc : &st_list_desc);
+    return db_run(st, 7, params, rows);
+}

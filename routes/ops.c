@@ -1,0 +1,39 @@
+/* Operational endpoints: liveness, readiness and the OpenAPI document. None needs a key. */
+#include "routes.h"
+
+#include <string.h>
+
+#include "embedded.h"
+#include "migrate.h"
+
+struct reply ops_healthz(struct request *r)
+{
+    struct buf b = {0};
+    buf_puts(&b, "{\"status\":\"ok\"}");
+    return reply_json(200, &b);
+}
+
+static struct db_stmt st_schema = {
+    "schema_version", "SELECT COALESCE(max(version), 0) FROM convstore_migrations", 0};
+
+struct reply ops_readyz(struct request *r)
+{
+    struct db_rows rows;
+    enum db_qs qs = db_run(&st_schema, 0, NULL, &rows);
+    if (qs < 0) return problem(r, PROB_DATABASE_UNAVAILABLE, "the database cannot be reached");
+    int64_t version = db_int(&rows, 0, 0);
+    db_rows_free(&rows);
+    if (version != migrate_latest_known())
+        return problem(r, PROB_DATABASE_UNAVAILABLE, "schema version %lld, this binary needs %d",
+                       (long long)version, migrate_latest_known());
+    struct buf b = {0};
+    buf_puts(&b, "{\"status\":\"ready\"}");
+    return reply_json(200, &b);
+}
+
+struct reply ops_openapi(struct request *r)
+{
+    struct buf b = {0};
+    buf_add(&b, embedded_openapi_json, embedded_openapi_json_len);
+    return reply_json(200, &b);
+}

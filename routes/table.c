@@ -1,0 +1,19 @@
+/* The one static route table: every endpoint the service answers. */
+#include "router.h"
+#include "routes.h"
+
+const struct route convstore_routes[] = {
+    {"GET", "/healthz", ops_healthz, true},
+    {"GET", "/readyz", ops_readyz, true},
+    {"GET", "/openapi.json", ops_openapi, true},
+    {"GET", "/v1/me", keys_me, false},
+    {"GET", "/v1/keys", keys_list, false},
+    {"POST", "/v1/keys", keys_create, false},
+    {"DELETE", "/v1/keys/{}", keys_revoke, false},
+    {"GET", "/v1/threads", threads_list, false},
+    {"POST", "/v1/threads", threads_create, false},
+    {"GET", "/v1/threads/{}", threads_get, false},
+    {"PATCH", "/v1/threads/{}", threads_update, false},
+    {"DELETE", "/v1/threads/{}", threads_delete, false},
+};
+const size_t convstore_routes_count = sizeof convstore_routes / sizeof convstore_routes[0];

@@ -1,0 +1,292 @@
+/* Request body parsing and declarative field specs, so handlers never hand-walk json_t. */
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int json_text_depth(const char *s, size_t n, int limit)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) max = depth;
+            if (max > limit) return max;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+bool body_parse(const struct request *r, json_t **out, struct reply *err)
+{
+    if (r->body.len == 0) {
+        *out = json_object();
+        return true;
+    }
+    if (json_text_depth(r->body.data, r->body.len, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+        *err = problem(r, PROB_INVALID_JSON, "JSON nesting is deeper than %d levels",
+                       MAX_JSON_DEPTH);
+        return false;
+    }
+    json_error_t je;
+    json_t *doc = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        *err = problem(r, PROB_INVALID_JSON, "%s (at byte %d)", je.text, je.position);
+        return false;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        *err = problem(r, PROB_INVALID_JSON, "the body must be a JSON object");
+        return false;
+    }
+    *out = doc;
+    return true;
+}
+
+bool valid_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok || n >= MAX_ID_LEN) return false;
+    }
+    return n > 0;
+}
+
+long text_chars(const char *s)
+{
+    long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) return -1;
+        if ((*p & 0xC0) != 0x80) n++; /* count lead bytes only */
+    }
+    return n;
+}
+
+char *json_compact(const json_t *v, size_t *len)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) abort();
+    *len = strlen(s);
+    return s;
+}
+
+static const struct jfield *find_field(const struct jfield *spec, size_t n, const char *name,
+                                       size_t *idx)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(spec[i].name, name) == 0) {
+            *idx = i;
+            return &spec[i];
+        }
+    return NULL;
+}
+
+static void check_text(const struct jfield *f, json_t *v, struct jval *out,
+                       struct field_errors *fe)
+{
+    if (!json_is_string(v)) {
+        field_error(fe, f->name, "must be a string%s", f->nullable ? " or null" : "");
+        return;
+    }
+    const char *s = json_string_value(v);
+    if (json_string_length(v) != strlen(s)) {
+        field_error(fe, f->name, "must not contain NUL characters");
+        return;
+    }
+    out->str = s;
+    if (f->kind == JK_ID) {
+        if (!valid_id(s)) field_error(fe, f->name, "must be 1-128 characters of A-Za-z0-9._:-");
+        return;
+    }
+    long chars = text_chars(s);
+    if (chars < 0)
+        field_error(fe, f->name, "must not contain control characters");
+    else if (chars == 0 && !f->allow_empty)
+        field_error(fe, f->name, "must not be empty");
+    else if (f->max && (size_t)chars > f->max)
+        field_error(fe, f->name, "must be at most %zu characters", f->max);
+}
+
+static void check_enum(const struct jfield *f, json_t *v, struct jval *out,
+                       struct field_errors *fe)
+{
+    if (json_is_string(v)) {
+        for (int i = 0; f->choices[i]; i++)
+            if (strcmp(f->choices[i], json_string_value(v)) == 0) {
+                out->str = f->choices[i];
+                out->choice = i;
+                return;
+            }
+    }
+    char list[256] = "";
+    for (int i = 0; f->choices[i]; i++) {
+        if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, f->choices[i], sizeof list - strlen(list) - 1);
+    }
+    field_error(fe, f->name, "must be one of %s", list);
+}
+
+static void check_metadata(const struct jfield *f, json_t *v, struct field_errors *fe)
+{
+    if (!json_is_object(v)) {
+        field_error(fe, f->name, "must be a JSON object");
+        return;
+    }
+    size_t len = json_dumpb(v, NULL, 0, JSON_COMPACT);
+    if (len > MAX_METADATA_BYTES)
+        field_error(fe, f->name, "must be at most %d bytes serialized", MAX_METADATA_BYTES);
+}
+
+bool jspec_parse(json_t *obj, const struct jfield *spec, size_t n, struct jval *vals,
+                 struct field_errors *fe)
+{
+    memset(vals, 0, n * sizeof *vals);
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        size_t i;
+        const struct jfield *f = find_field(spec, n, key, &i);
+        if (!f) {
+            field_error(fe, key, "is not a known field");
+            continue;
+        }
+        vals[i].present = true;
+        vals[i].json = v;
+        if (json_is_null(v)) {
+            vals[i].is_null = true;
+            if (!f->nullable) field_error(fe, key, "must not be null");
+            continue;
+        }
+        switch (f->kind) {
+        case JK_ID:
+        case JK_TEXT: check_text(f, v, &vals[i], fe); break;
+        case JK_ENUM: check_enum(f, v, &vals[i], fe); break;
+        case JK_METADATA: check_metadata(f, v, fe); break;
+        case JK_ANY: break;
+        }
+    }
+    return fe->n == 0;
+}
+
+bool text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        int extra;
+        unsigned min;
+        if (c < 0x20 || c == 0x7f) return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return false;
+        }
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xC0) != 0x80) return false;
+            c = (c << 6) | (*p & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
+    }
+    return true;
+}
+
+bool valid_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return s[36] == '\0';
+}
+
+/* Reads exactly n digits. */
+static bool digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*s)[i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    *s += n;
+    *out = v;
+    return true;
+}
+
+static int64_t days_from_civil(int y, int m, int d)
+{
+    /* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar. */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool parse_rfc3339(const char *s, int64_t *epoch_us)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0;
+    if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
+        !digits(&s, 2, &d) || (*s != 'T' && *s != 't'))
+        return false;
+    s++;
+    if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) || *s++ != ':' ||
+        !digits(&s, 2, &sec))
+        return false;
+    int64_t us = 0;
+    if (*s == '.') {
+        s++;
+        int n = 0;
+        for (; *s >= '0' && *s <= '9'; s++, n++)
+            if (n < 6) us = us * 10 + (*s - '0');
+        if (n == 0) return false;
+        for (; n < 6; n++)
+            us *= 10;
+    }
+    int sign = 0;
+    if (*s == 'Z' || *s == 'z') {
+        s++;
+    } else if (*s == '+' || *s == '-') {
+        sign = *s++ == '+' ? 1 : -1;
+        if (!digits(&s, 2, &oh) || *s++ != ':' || !digits(&s, 2, &om) || oh > 23 || om > 59)
+            return false;
+    } else {
+        return false;
+    }
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (*s || y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
+        return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    secs -= sign * (oh * 3600 + om * 60);
+    *epoch_us = secs * 1000000 + us;
+    return true;
+}

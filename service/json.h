@@ -1,0 +1,75 @@
+/* Request body parsing and declarative field specs, so handlers never hand-walk json_t. */
+#ifndef CONVSTORE_JSON_H
+#define CONVSTORE_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "problem.h"
+
+#define MAX_JSON_DEPTH 64
+#define MAX_METADATA_BYTES 16384
+#define MAX_ID_LEN 128
+
+enum jkind {
+    JK_ID,       /* string, 1..128 chars of [A-Za-z0-9._:-] */
+    JK_TEXT,     /* string of 1..max characters without control characters (max 0: no limit) */
+    JK_ENUM,     /* one of choices */
+    JK_METADATA, /* object, <= MAX_METADATA_BYTES serialized */
+    JK_ANY,      /* any JSON value */
+};
+
+struct jfield {
+    const char *name;
+    enum jkind kind;
+    bool nullable;
+    size_t max;                  /* JK_TEXT: maximum length in characters */
+    const char *const *choices;  /* JK_ENUM: NULL-terminated */
+    bool allow_empty;            /* JK_TEXT: "" is allowed */
+};
+
+/* What the parser found for one field. Pointers borrow from the parsed document. */
+struct jval {
+    bool present;
+    bool is_null;
+    const char *str; /* JK_ID, JK_TEXT, JK_ENUM */
+    int choice;      /* JK_ENUM: index into choices */
+    json_t *json;    /* the value itself (borrowed) */
+};
+
+/*
+ * Parses the request body into a JSON object (new reference in *out). An empty body is {}.
+ * Returns false with *err set to the 400 reply for malformed, too deep or non-object input.
+ */
+bool body_parse(const struct request *r, json_t **out, struct reply *err);
+
+/*
+ * Checks obj against spec (n fields): unknown members, types, limits. vals[i] receives field i.
+ * Returns false when fe holds at least one error.
+ */
+bool jspec_parse(json_t *obj, const struct jfield *spec, size_t n, struct jval *vals,
+                 struct field_errors *fe);
+
+/* Validators shared with query and path handling. */
+bool valid_id(const char *s);
+/* Number of UTF-8 characters, or -1 when s contains a control character. */
+long text_chars(const char *s);
+/* Maximum nesting depth of the JSON text (brackets outside strings); stops counting past limit. */
+int json_text_depth(const char *s, size_t n, int limit);
+/* Compact serialization; caller frees. */
+char *json_compact(const json_t *v, size_t *len);
+
+
+
+/* Whether s (NUL-terminated) is valid UTF-8 without control characters. */
+bool text_ok(const char *s);
+/* Whether s is a lowercase or uppercase textual UUID. */
+bool valid_uuid(const char *s);
+/*
+ * Parses an RFC 3339 timestamp ("2026-11-22T10:00:00.123456Z" or with a ±hh:mm offset) into
+ * microseconds since the epoch. False for anything else, including impossible dates.
+ */
+bool parse_rfc3339(const char *s, int64_t *epoch_us);
+#endif

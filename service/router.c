@@ -1,0 +1,74 @@
+/* Maps method + path to a handler through one static route table. */
+#include "router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Matches path against pattern; fills params (pointing into the NUL-split copy buf). */
+static bool match_pattern(const char *pattern, char *buf, const char *params[MAX_PATH_PARAMS])
+{
+    const char *p = pattern;
+    char *s = buf;
+    int np = 0;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/') return false;
+        p++;
+        s++;
+        const char *pend = strchr(p, '/');
+        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
+        char *send = strchr(s, '/');
+        size_t slen = send ? (size_t)(send - s) : strlen(s);
+        if (plen == 2 && p[0] == '{' && p[1] == '}') {
+            if (slen == 0 || np >= MAX_PATH_PARAMS) return false;
+            params[np++] = s;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p || *s) return false;
+    /* Split the copy so each parameter is its own string. */
+    for (int i = 0; i < np; i++) {
+        char *slash = strchr(params[i], '/');
+        if (slash) *slash = '\0';
+    }
+    return true;
+}
+
+static bool method_matches(const char *route_method, const char *method)
+{
+    if (strcmp(route_method, method) == 0) return true;
+    return strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0;
+}
+
+enum route_result router_match(const struct route *table, size_t n, const char *method,
+                               const char *path, const struct route **out,
+                               const char *params[MAX_PATH_PARAMS], char **store, char *allow,
+                               size_t allow_len)
+{
+    bool path_known = false;
+    size_t path_len = strlen(path);
+    char *buf = malloc(path_len + 1);
+    if (!buf) abort();
+    allow[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf, path, path_len + 1);
+        const char *tmp[MAX_PATH_PARAMS] = {0};
+        if (!match_pattern(table[i].pattern, buf, tmp)) continue;
+        path_known = true;
+        if (method_matches(table[i].method, method)) {
+            memcpy(params, tmp, sizeof tmp);
+            *out = &table[i];
+            *store = buf;
+            return ROUTE_FOUND;
+        }
+        size_t used = strlen(allow);
+        if (used + strlen(table[i].method) + 3 < allow_len) {
+            if (used) strcat(allow, ", ");
+            strcat(allow, table[i].method);
+        }
+    }
+    free(buf);
+    return path_known ? ROUTE_METHOD_NOT_ALLOWED : ROUTE_NOT_FOUND;
+}

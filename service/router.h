@@ -1,0 +1,35 @@
+/* Maps method + path to a handler through one static route table. */
+#ifndef CONVSTORE_ROUTER_H
+#define CONVSTORE_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+
+typedef struct reply (*handler_fn)(struct request *r);
+
+struct route {
+    const char *method;
+    const char *pattern; /* segments "{}" match one non-empty path segment */
+    handler_fn handler;
+    bool public; /* no API key needed */
+};
+
+enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };
+
+/*
+ * Matches method and path against the table. On ROUTE_FOUND, *out is the route and params[] point
+ * into *store (a malloc'd copy of the path the caller frees). On ROUTE_METHOD_NOT_ALLOWED, allow
+ * receives the comma-separated methods the path accepts.
+ */
+enum route_result router_match(const struct route *table, size_t n, const char *method,
+                               const char *path, const struct route **out,
+                               const char *params[MAX_PATH_PARAMS], char **store, char *allow,
+                               size_t allow_len);
+
+/* The service's table. */
+extern const struct route convstore_routes[];
+extern const size_t convstore_routes_count;
+
+#endif
