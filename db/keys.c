@@ -18,7 +18,8 @@ static struct db_stmt st_insert = {
     0};
 
 static struct db_stmt st_list_asc = {"key_list_asc",
-                                     "SELECT " KEY_COLS " FROM api_keys WHERE org_id = $1 AND n > $2"
+                                     "SELECT " KEY_COLS
+                                     " FROM api_keys WHERE org_id = $1 AND n > $2"
                                      " ORDER BY n ASC LIMIT $3",
                                      0};
 
@@ -28,8 +29,8 @@ static struct db_stmt st_list_desc = {"key_list_desc",
                                       " ORDER BY n DESC LIMIT $3",
                                       0};
 
-static struct db_stmt st_position = {
-    "key_position", "SELECT n FROM api_keys WHERE org_id = $1 AND id = $2", 0};
+static struct db_stmt st_position = {"key_position",
+                                     "SELECT n FROM api_keys WHERE org_id = $1 AND id = $2", 0};
 
 static struct db_stmt st_revoke = {"key_revoke",
                                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())"

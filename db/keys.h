@@ -6,7 +6,16 @@
 #include "pool.h"
 
 /* Columns of every key row returned below. */
-enum { KEY_ID, KEY_ROLE, KEY_USER_ID, KEY_NAME, KEY_PREFIX_COL, KEY_CREATED_US, KEY_REVOKED_US, KEY_N };
+enum {
+    KEY_ID,
+    KEY_ROLE,
+    KEY_USER_ID,
+    KEY_NAME,
+    KEY_PREFIX_COL,
+    KEY_CREATED_US,
+    KEY_REVOKED_US,
+    KEY_N
+};
 
 /* An unrevoked key by hash; fills who. */
 enum db_qs keys_db_lookup(const char *hash, struct principal *who);

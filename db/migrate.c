@@ -53,8 +53,9 @@ static bool apply_one(PGconn *pg, const struct embedded_migration *m)
     char ver[16];
     snprintf(ver, sizeof ver, "%d", m->version);
     const char *params[] = {ver, m->name};
-    PGresult *r = PQexecParams(pg, "INSERT INTO convstore_migrations (version, name) VALUES ($1, $2)",
-                               2, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(pg, "INSERT INTO convstore_migrations (version, name) VALUES ($1, $2)", 2,
+                     NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok || !exec_ok(pg, "COMMIT", "COMMIT")) {

@@ -95,11 +95,11 @@ static void drop(struct db_conn *c)
 static bool configure(struct db_conn *c)
 {
     const char *params[] = {pool.statement_timeout};
-    PGresult *res = PQexecParams(
-        c->pg,
-        "SELECT set_config('statement_timeout', $1, false),"
-        " set_config('idle_in_transaction_session_timeout', '60000', false)",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(c->pg,
+                     "SELECT set_config('statement_timeout', $1, false),"
+                     " set_config('idle_in_transaction_session_timeout', '60000', false)",
+                     1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     return ok;
@@ -251,8 +251,7 @@ enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const cha
     return qs;
 }
 
-enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params,
-                  struct db_rows *rows)
+enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params, struct db_rows *rows)
 {
     rows->res = NULL;
     struct db_conn *c = db_acquire();

@@ -49,8 +49,7 @@ void db_release(struct db_conn *c);
 enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const char *const *params,
                    struct db_rows *rows);
 /* Acquires a connection, runs one statement, releases it. */
-enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params,
-                  struct db_rows *rows);
+enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params, struct db_rows *rows);
 /* Runs an unprepared statement text with no parameters (BEGIN, COMMIT, ...). */
 enum db_qs db_simple(struct db_conn *c, const char *sql);
 

@@ -17,8 +17,8 @@ static struct db_stmt st_insert = {
     " RETURNING " TH_COLS,
     0};
 
-static struct db_stmt st_get = {
-    "thread_get", "SELECT " TH_COLS " FROM threads WHERE " SCOPE " AND id = $3", 0};
+static struct db_stmt st_get = {"thread_get",
+                                "SELECT " TH_COLS " FROM threads WHERE " SCOPE " AND id = $3", 0};
 
 static struct db_stmt st_update = {"thread_update",
                                    "UPDATE threads SET title = $4, metadata = $5::jsonb,"
@@ -27,11 +27,11 @@ static struct db_stmt st_update = {"thread_update",
                                    " RETURNING " TH_COLS,
                                    0};
 
-static struct db_stmt st_delete = {
-    "thread_delete", "DELETE FROM threads WHERE " SCOPE " AND id = $3", 0};
+static struct db_stmt st_delete = {"thread_delete",
+                                   "DELETE FROM threads WHERE " SCOPE " AND id = $3", 0};
 
-static struct db_stmt st_position = {
-    "thread_position", "SELECT n FROM threads WHERE " SCOPE " AND id = $3", 0};
+static struct db_stmt st_position = {"thread_position",
+                                     "SELECT n FROM threads WHERE " SCOPE " AND id = $3", 0};
 
 /* Four list statements so each matches an index exactly: (org_id, n) or (org_id, user_id, n). */
 #define LIST_FILTERS                                                                               \
@@ -45,8 +45,7 @@ static struct db_stmt st_list_asc = {"thread_list_asc",
                                      " ORDER BY n ASC LIMIT $7",
                                      0};
 static struct db_stmt st_list_desc = {"thread_list_desc",
-                                      "SELECT " TH_COLS
-                                      " FROM threads WHERE org_id = $1 AND n < $2"
+                                      "SELECT " TH_COLS " FROM threads WHERE org_id = $1 AND n < $2"
                                       " AND $3::text IS NULL" LIST_FILTERS
                                       " ORDER BY n DESC LIMIT $7",
                                       0};
@@ -107,8 +106,8 @@ enum db_qs threads_db_list(const char *org, const struct thread_filter *f, bool 
 {
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {org,         bound,     f->user, f->metadata, f->created_after,
-                            f->created_before, lim};
+    const char *params[] = {org, bound, f->user, f->metadata, f->created_after, f->created_before,
+                            lim};
     struct db_stmt *st = f->user ? (asc ? &st_list_user_asc : &st_list_user_desc)
                                  : (asc ? &st_list_asc : &st_list_desc);
     return db_run(st, 7, params, rows);

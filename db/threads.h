@@ -33,8 +33,7 @@ enum db_qs threads_db_get(const char *org, const char *user, const char *id, str
 enum db_qs threads_db_update(const char *org, const char *user, const char *id, const char *title,
                              const char *metadata, const char *version, struct db_rows *rows);
 enum db_qs threads_db_delete(const char *org, const char *user, const char *id);
-enum db_qs threads_db_position(const char *org, const char *user, const char *id,
-                               char n_out[24]);
+enum db_qs threads_db_position(const char *org, const char *user, const char *id, char n_out[24]);
 enum db_qs threads_db_list(const char *org, const struct thread_filter *f, bool asc,
                            const char *bound, int limit, struct db_rows *rows);
 

@@ -117,8 +117,7 @@ struct reply keys_list(struct request *r)
     char bound[24];
     snprintf(bound, sizeof bound, "%s", page_open_bound(&p));
     if (p.cursor) {
-        enum db_qs qs =
-            valid_uuid(p.cursor) ? keys_db_position(r->who.org_id, p.cursor, bound) : 0;
+        enum db_qs qs = valid_uuid(p.cursor) ? keys_db_position(r->who.org_id, p.cursor, bound) : 0;
         if (qs < 0) return db_failure(r, qs);
         if (qs == 0) return problem(r, PROB_INVALID_CURSOR, "no key %s", p.cursor);
     }

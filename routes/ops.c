@@ -13,8 +13,8 @@ struct reply ops_healthz(struct request *r)
     return reply_json(200, &b);
 }
 
-static struct db_stmt st_schema = {
-    "schema_version", "SELECT COALESCE(max(version), 0) FROM convstore_migrations", 0};
+static struct db_stmt st_schema = {"schema_version",
+                                   "SELECT COALESCE(max(version), 0) FROM convstore_migrations", 0};
 
 struct reply ops_readyz(struct request *r)
 {

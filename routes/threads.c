@@ -200,8 +200,7 @@ static const struct jfield update_spec[] = {
 };
 
 /* One optimistic attempt: read, merge, write if unchanged. *done tells the loop to stop. */
-static struct reply update_once(struct request *r, const struct jval *v, long long want,
-                                bool *done)
+static struct reply update_once(struct request *r, const struct jval *v, long long want, bool *done)
 {
     const char *id = r->params[0];
     struct db_rows cur;
@@ -221,9 +220,9 @@ static struct reply update_once(struct request *r, const struct jval *v, long lo
     char *metadata = v[U_METADATA].present
                          ? merge_metadata(db_str(&cur, 0, TH_METADATA), v[U_METADATA].json, &mlen)
                          : strdup(db_str(&cur, 0, TH_METADATA));
-    char *title = v[U_TITLE].present ? (v[U_TITLE].str ? strdup(v[U_TITLE].str) : NULL)
+    char *title = v[U_TITLE].present          ? (v[U_TITLE].str ? strdup(v[U_TITLE].str) : NULL)
                   : db_str(&cur, 0, TH_TITLE) ? strdup(db_str(&cur, 0, TH_TITLE))
-                                               : NULL;
+                                              : NULL;
     db_rows_free(&cur);
     struct reply rep;
     if (mlen > MAX_METADATA_BYTES) {

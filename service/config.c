@@ -35,8 +35,8 @@ static const struct option_def options[] = {
      1L << 30, "largest accepted request body (413 above)"},
     {"max-connections", "CONVSTORE_MAX_CONNECTIONS", OPT_INT, &cfg.max_connections, "10000", 1,
      1000000, "concurrent HTTP connections"},
-    {"connection-timeout", "CONVSTORE_CONNECTION_TIMEOUT", OPT_INT, &cfg.connection_timeout_s,
-     "30", 1, 86400, "seconds an idle or slow HTTP connection is kept"},
+    {"connection-timeout", "CONVSTORE_CONNECTION_TIMEOUT", OPT_INT, &cfg.connection_timeout_s, "30",
+     1, 86400, "seconds an idle or slow HTTP connection is kept"},
     {"statement-timeout-ms", "CONVSTORE_STATEMENT_TIMEOUT_MS", OPT_INT, &cfg.statement_timeout_ms,
      "5000", 1, 3600000, "PostgreSQL statement_timeout for every query"},
     {"log-level", "CONVSTORE_LOG_LEVEL", OPT_STR, &cfg.log_level, "info", 0, 0,
@@ -50,7 +50,9 @@ static bool set_option(const struct option_def *o, const char *value, const char
 {
     char *end;
     switch (o->type) {
-    case OPT_STR: *(const char **)o->target = value; return true;
+    case OPT_STR:
+        *(const char **)o->target = value;
+        return true;
     case OPT_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes")) {
             *(bool *)o->target = true;
@@ -128,15 +130,16 @@ bool config_load(int *argc, char **argv)
 
 void config_print_help(const char *prog)
 {
-    printf("Usage: %s [options] <command>\n\n"
-           "convstore: conversation persistence for AI agents (threads, messages, runs,\n"
-           "checkpoints, events) as an HTTP/JSON service over PostgreSQL.\n\n"
-           "Commands:\n"
-           "  serve               apply pending migrations (unless disabled) and serve HTTP\n"
-           "  migrate             apply pending migrations and exit\n"
-           "  org create <name>   create an org and print {\"org_id\",\"api_key\"} (an admin key)\n\n"
-           "Options (each also an environment variable; flags win):\n",
-           prog);
+    printf(
+        "Usage: %s [options] <command>\n\n"
+        "convstore: conversation persistence for AI agents (threads, messages, runs,\n"
+        "checkpoints, events) as an HTTP/JSON service over PostgreSQL.\n\n"
+        "Commands:\n"
+        "  serve               apply pending migrations (unless disabled) and serve HTTP\n"
+        "  migrate             apply pending migrations and exit\n"
+        "  org create <name>   create an org and print {\"org_id\",\"api_key\"} (an admin key)\n\n"
+        "Options (each also an environment variable; flags win):\n",
+        prog);
     for (size_t i = 0; i < NOPTIONS; i++) {
         char flag[64];
         snprintf(flag, sizeof flag, "--%s", options[i].flag);

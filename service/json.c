@@ -34,8 +34,8 @@ bool body_parse(const struct request *r, json_t **out, struct reply *err)
         return true;
     }
     if (json_text_depth(r->body.data, r->body.len, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-        *err = problem(r, PROB_INVALID_JSON, "JSON nesting is deeper than %d levels",
-                       MAX_JSON_DEPTH);
+        *err =
+            problem(r, PROB_INVALID_JSON, "JSON nesting is deeper than %d levels", MAX_JSON_DEPTH);
         return false;
     }
     json_error_t je;
@@ -94,8 +94,7 @@ static const struct jfield *find_field(const struct jfield *spec, size_t n, cons
     return NULL;
 }
 
-static void check_text(const struct jfield *f, json_t *v, struct jval *out,
-                       struct field_errors *fe)
+static void check_text(const struct jfield *f, json_t *v, struct jval *out, struct field_errors *fe)
 {
     if (!json_is_string(v)) {
         field_error(fe, f->name, "must be a string%s", f->nullable ? " or null" : "");
@@ -120,8 +119,7 @@ static void check_text(const struct jfield *f, json_t *v, struct jval *out,
         field_error(fe, f->name, "must be at most %zu characters", f->max);
 }
 
-static void check_enum(const struct jfield *f, json_t *v, struct jval *out,
-                       struct field_errors *fe)
+static void check_enum(const struct jfield *f, json_t *v, struct jval *out, struct field_errors *fe)
 {
     if (json_is_string(v)) {
         for (int i = 0; f->choices[i]; i++)
@@ -173,10 +171,17 @@ bool jspec_parse(json_t *obj, const struct jfield *spec, size_t n, struct jval *
         }
         switch (f->kind) {
         case JK_ID:
-        case JK_TEXT: check_text(f, v, &vals[i], fe); break;
-        case JK_ENUM: check_enum(f, v, &vals[i], fe); break;
-        case JK_METADATA: check_metadata(f, v, fe); break;
-        case JK_ANY: break;
+        case JK_TEXT:
+            check_text(f, v, &vals[i], fe);
+            break;
+        case JK_ENUM:
+            check_enum(f, v, &vals[i], fe);
+            break;
+        case JK_METADATA:
+            check_metadata(f, v, fe);
+            break;
+        case JK_ANY:
+            break;
         }
     }
     return fe->n == 0;

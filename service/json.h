@@ -25,9 +25,9 @@ struct jfield {
     const char *name;
     enum jkind kind;
     bool nullable;
-    size_t max;                  /* JK_TEXT: maximum length in characters */
-    const char *const *choices;  /* JK_ENUM: NULL-terminated */
-    bool allow_empty;            /* JK_TEXT: "" is allowed */
+    size_t max;                 /* JK_TEXT: maximum length in characters */
+    const char *const *choices; /* JK_ENUM: NULL-terminated */
+    bool allow_empty;           /* JK_TEXT: "" is allowed */
 };
 
 /* What the parser found for one field. Pointers borrow from the parsed document. */
@@ -60,8 +60,6 @@ long text_chars(const char *s);
 int json_text_depth(const char *s, size_t n, int limit);
 /* Compact serialization; caller frees. */
 char *json_compact(const json_t *v, size_t *len);
-
-
 
 /* Whether s (NUL-terminated) is valid UTF-8 without control characters. */
 bool text_ok(const char *s);

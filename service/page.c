@@ -36,8 +36,7 @@ bool page_parse(const char *limit, const char *order, const char *after, const c
     } else if (after || before) {
         const char *c = after ? after : before;
         /* An id that cannot exist cannot be a cursor either. */
-        if (!valid_id(c))
-            field_error(fe, after ? "after" : "before", "must be an object id");
+        if (!valid_id(c)) field_error(fe, after ? "after" : "before", "must be an object id");
         p->cursor = c;
         p->before = before != NULL;
     }

@@ -33,8 +33,8 @@ struct request_state {
     struct request req;
     struct timespec started;
     unsigned status;
-    bool replied;    /* a response is queued */
-    bool too_large;  /* body over the limit: discard the rest, answer 413 */
+    bool replied;   /* a response is queued */
+    bool too_large; /* body over the limit: discard the rest, answer 413 */
 };
 
 const char *req_query(const struct request *r, const char *name)
@@ -73,9 +73,8 @@ static enum MHD_Result send_reply(struct request_state *st, struct reply *rep)
 {
     size_t len = rep->body.len;
     char *data = buf_take(&rep->body);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE
-                                                                           : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
     MHD_add_response_header(resp, "X-Request-Id", st->req.request_id);
     if (rep->etag_version > 0) {
@@ -118,13 +117,15 @@ static struct reply dispatch(struct request_state *st)
     char allow[64];
     switch (router_match(convstore_routes, convstore_routes_count, r->method, r->path, &route,
                          r->params, &r->param_store, allow, sizeof allow)) {
-    case ROUTE_NOT_FOUND: return problem(r, PROB_NOT_FOUND, "no route for %s", r->path);
+    case ROUTE_NOT_FOUND:
+        return problem(r, PROB_NOT_FOUND, "no route for %s", r->path);
     case ROUTE_METHOD_NOT_ALLOWED: {
         struct reply rep = problem(r, PROB_METHOD_NOT_ALLOWED, "%s is not allowed here", r->method);
         rep.allow = strdup(allow);
         return rep;
     }
-    case ROUTE_FOUND: break;
+    case ROUTE_FOUND:
+        break;
     }
     if (!route->public) {
         enum db_qs qs = auth_resolve(req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->who);
@@ -166,9 +167,8 @@ static struct request_state *request_begin(struct MHD_Connection *conn, const ch
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct request_state *st = *con_cls;
     if (!st) {
@@ -176,8 +176,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st) return MHD_NO;
         *con_cls = st;
         /* Reject a declared oversize body before reading any of it (and before 100-continue). */
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > cfg.max_body_bytes) {
             st->too_large = true;
             return reply_and_free_allow(st, problem(&st->req, PROB_PAYLOAD_TOO_LARGE,
@@ -187,8 +187,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size > 0) {
         if (!st->too_large && st->req.body.len + *upload_data_size > cfg.max_body_bytes) {
-            /* A chunked body grew past the limit: stop buffering it and close the connection
-             * once the 413 is out, so the rest is never read into memory. */
+            /* A chunked body (no Content-Length) grew past the limit. libmicrohttpd 0.9.75
+             * cannot queue a reply in the middle of an upload, and reading the rest only to
+             * discard it would let one client stream forever: close the connection now. */
             st->too_large = true;
             buf_free(&st->req.body);
             return MHD_NO;
@@ -253,7 +254,8 @@ static bool resolve_listen(const char *listen, struct sockaddr_storage *ss, sock
     if (hl >= sizeof host) return false;
     memcpy(host, listen, hl);
     host[hl] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai) return false;
@@ -287,16 +289,16 @@ bool server_start(void)
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout_s,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg.connection_timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!daemon_handle) {
         log_msgf(LOG_ERROR, "cannot listen on %s", cfg.listen);
         return false;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
     char extra[128];
     snprintf(extra, sizeof extra, "\"listen\":\"%s\",\"port\":%u", cfg.listen,
              info ? (unsigned)info->port : 0u);
