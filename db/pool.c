@@ -197,6 +197,8 @@ static enum db_qs classify(struct db_conn *c, PGresult *res, const char *what)
         qs = DB_UNAVAILABLE;
     } else if (sqlstate_is(state, "23505")) {
         return DB_CONFLICT;
+    } else if (sqlstate_is(state, "23514")) {
+        return DB_INVALID;
     } else if (sqlstate_is(state, "40001") || sqlstate_is(state, "40P01")) {
         return DB_SOFT_ERROR;
     } else {

@@ -20,12 +20,18 @@ static struct db_stmt st_insert = {
 static struct db_stmt st_get = {"thread_get",
                                 "SELECT " TH_COLS " FROM threads WHERE " SCOPE " AND id = $3", 0};
 
-static struct db_stmt st_update = {"thread_update",
-                                   "UPDATE threads SET title = $4, metadata = $5::jsonb,"
-                                   " version = version + 1, updated_at = now()"
-                                   " WHERE " SCOPE " AND id = $3 AND version = $6"
-                                   " RETURNING " TH_COLS,
-                                   0};
+/* Merge-patch in SQL so stored JSON keeps PostgreSQL's exact numbers: members of $5 set to
+ * null are removed, the others replace or add. $4 is the new title when $7 is true. */
+static struct db_stmt st_update = {
+    "thread_update",
+    "UPDATE threads SET title = CASE WHEN $7::bool THEN $4 ELSE title END,"
+    " metadata = (metadata || COALESCE((SELECT jsonb_object_agg(key, value)"
+    "   FROM jsonb_each($5::jsonb) WHERE value <> 'null'::jsonb), '{}'))"
+    "   - ARRAY(SELECT key FROM jsonb_each($5::jsonb) WHERE value = 'null'::jsonb),"
+    " version = version + 1, updated_at = now()"
+    " WHERE " SCOPE " AND id = $3 AND ($6::int IS NULL OR version = $6)"
+    " RETURNING " TH_COLS,
+    0};
 
 static struct db_stmt st_delete = {"thread_delete",
                                    "DELETE FROM threads WHERE " SCOPE " AND id = $3", 0};
@@ -73,11 +79,18 @@ enum db_qs threads_db_get(const char *org, const char *user, const char *id, str
     return db_run(&st_get, 3, params, rows);
 }
 
-enum db_qs threads_db_update(const char *org, const char *user, const char *id, const char *title,
-                             const char *metadata, const char *version, struct db_rows *rows)
+enum db_qs threads_db_update(const char *org, const char *user, const char *id, bool set_title,
+                             const char *title, const char *metadata_patch, const char *version,
+                             struct db_rows *rows)
 {
-    const char *params[] = {org, user, id, title, metadata, version};
-    return db_run(&st_update, 6, params, rows);
+    const char *params[] = {org,
+                            user,
+                            id,
+                            title,
+                            metadata_patch ? metadata_patch : "{}",
+                            version,
+                            set_title ? "true" : "false"};
+    return db_run(&st_update, 7, params, rows);
 }
 
 enum db_qs threads_db_delete(const char *org, const char *user, const char *id)

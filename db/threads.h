@@ -29,9 +29,14 @@ struct thread_filter {
 enum db_qs threads_db_insert(const char *org, const char *id, const char *user, const char *title,
                              const char *metadata, struct db_rows *rows);
 enum db_qs threads_db_get(const char *org, const char *user, const char *id, struct db_rows *rows);
-/* Sets title and metadata when the row still has `version`; DB_NO_RESULTS otherwise. */
-enum db_qs threads_db_update(const char *org, const char *user, const char *id, const char *title,
-                             const char *metadata, const char *version, struct db_rows *rows);
+/*
+ * Sets the title (when set_title) and merges metadata_patch (JSON object text or NULL) into the
+ * metadata, if the row is visible and (when version is not NULL) still at that version.
+ * DB_NO_RESULTS otherwise; DB_INVALID when the merged metadata is too large.
+ */
+enum db_qs threads_db_update(const char *org, const char *user, const char *id, bool set_title,
+                             const char *title, const char *metadata_patch, const char *version,
+                             struct db_rows *rows);
 enum db_qs threads_db_delete(const char *org, const char *user, const char *id);
 enum db_qs threads_db_position(const char *org, const char *user, const char *id, char n_out[24]);
 enum db_qs threads_db_list(const char *org, const struct thread_filter *f, bool asc,

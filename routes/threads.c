@@ -12,7 +12,6 @@
 
 #define MAX_TITLE_CHARS 1000
 #define MAX_USER_ID_CHARS 255
-#define PATCH_ATTEMPTS 5
 
 static void render_thread_fields(struct buf *b, const struct db_rows *rows, int i)
 {
@@ -107,9 +106,8 @@ struct reply threads_create(struct request *r)
     else
         auth_uuid(id);
     size_t mlen;
-    char *metadata = v[C_METADATA].present && !v[C_METADATA].is_null
-                         ? json_compact(v[C_METADATA].json, &mlen)
-                         : NULL;
+    char *metadata =
+        json_member_text((struct jspan){r->body.data, r->body.len}, body, "metadata", &mlen);
     struct db_rows rows;
     enum db_qs qs = threads_db_insert(r->who.org_id, id, owner, v[C_TITLE].str, metadata, &rows);
     free(metadata);
@@ -173,25 +171,6 @@ static long long if_match_version(const struct request *r)
     return *end ? -2 : v;
 }
 
-/* Applies a metadata merge patch to stored (jsonb text): members set to null are removed. */
-static char *merge_metadata(const char *stored, json_t *patch, size_t *len)
-{
-    json_t *doc = json_loads(stored, 0, NULL);
-    if (!doc) doc = json_object();
-    const char *key;
-    json_t *val;
-    json_object_foreach(patch, key, val)
-    {
-        if (json_is_null(val))
-            json_object_del(doc, key);
-        else
-            json_object_set(doc, key, val);
-    }
-    char *out = json_compact(doc, len);
-    json_decref(doc);
-    return out;
-}
-
 enum { U_TITLE, U_METADATA, U_USER_ID };
 static const struct jfield update_spec[] = {
     [U_TITLE] = {"title", JK_TEXT, .nullable = true, .max = MAX_TITLE_CHARS, .allow_empty = true},
@@ -199,85 +178,53 @@ static const struct jfield update_spec[] = {
     [U_USER_ID] = {"user_id", JK_ANY, .nullable = true},
 };
 
-/* One optimistic attempt: read, merge, write if unchanged. *done tells the loop to stop. */
-static struct reply update_once(struct request *r, const struct jval *v, long long want, bool *done)
+/* After an update matched no row: tell a missing thread from a stale If-Match. */
+static struct reply update_refused(struct request *r, const char *id)
 {
-    const char *id = r->params[0];
-    struct db_rows cur;
-    *done = true;
-    enum db_qs qs = threads_db_get(r->who.org_id, scope_user(r), id, &cur);
+    struct db_rows rows;
+    enum db_qs qs = threads_db_get(r->who.org_id, scope_user(r), id, &rows);
     if (qs < 0) return db_failure(r, qs);
-    if (qs == 0) {
-        db_rows_free(&cur);
-        return not_found(r, id);
-    }
-    long long version = db_int(&cur, 0, TH_VERSION);
-    if (want != -1 && want != version) {
-        db_rows_free(&cur);
-        return problem(r, PROB_PRECONDITION_FAILED, "the thread is at version %lld", version);
-    }
-    size_t mlen = 0;
-    char *metadata = v[U_METADATA].present
-                         ? merge_metadata(db_str(&cur, 0, TH_METADATA), v[U_METADATA].json, &mlen)
-                         : strdup(db_str(&cur, 0, TH_METADATA));
-    char *title = v[U_TITLE].present          ? (v[U_TITLE].str ? strdup(v[U_TITLE].str) : NULL)
-                  : db_str(&cur, 0, TH_TITLE) ? strdup(db_str(&cur, 0, TH_TITLE))
-                                              : NULL;
-    db_rows_free(&cur);
-    struct reply rep;
-    if (mlen > MAX_METADATA_BYTES) {
-        struct field_errors fe = {0};
-        field_error(&fe, "metadata", "the merged metadata would exceed %d bytes",
-                    MAX_METADATA_BYTES);
-        rep = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-    } else {
-        char ver[24];
-        snprintf(ver, sizeof ver, "%lld", version);
-        struct db_rows rows;
-        qs = threads_db_update(r->who.org_id, scope_user(r), id, title, metadata, ver, &rows);
-        if (qs < 0) {
-            rep = db_failure(r, qs);
-        } else if (qs == 0) {
-            db_rows_free(&rows);
-            *done = false; /* changed or deleted meanwhile: read again */
-            rep = (struct reply){0};
-        } else {
-            rep = thread_reply(200, &rows);
-        }
-    }
-    free(metadata);
-    free(title);
+    struct reply rep = qs == 0
+                           ? not_found(r, id)
+                           : problem(r, PROB_PRECONDITION_FAILED, "the thread is at version %lld",
+                                     (long long)db_int(&rows, 0, TH_VERSION));
+    db_rows_free(&rows);
     return rep;
 }
 
 struct reply threads_update(struct request *r)
 {
     struct reply err;
-    if (!valid_id(r->params[0])) return not_found(r, r->params[0]);
+    const char *id = r->params[0];
+    if (!valid_id(id)) return not_found(r, id);
     json_t *body;
     if (!body_parse(r, &body, &err)) return err;
     struct jval v[3];
     struct field_errors fe = {0};
     jspec_parse(body, update_spec, 3, v, &fe);
     if (v[U_USER_ID].present) field_error(&fe, "user_id", "cannot be changed");
-    if (fe.n) {
-        json_decref(body);
-        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-    }
     long long want = if_match_version(r);
-    struct reply rep = {0};
-    bool done = false;
-    for (int attempt = 0; !done && attempt < PATCH_ATTEMPTS; attempt++) {
-        if (want == -2) {
-            rep = problem(r, PROB_PRECONDITION_FAILED, "If-Match names no version");
-            break;
-        }
-        rep = update_once(r, v, want, &done);
+    if (fe.n || want == -2) {
+        json_decref(body);
+        return fe.n ? problem_fields(r, PROB_VALIDATION_FAILED, &fe)
+                    : problem(r, PROB_PRECONDITION_FAILED, "If-Match names no version");
     }
+    size_t mlen;
+    char *patch =
+        json_member_text((struct jspan){r->body.data, r->body.len}, body, "metadata", &mlen);
+    char ver[24];
+    snprintf(ver, sizeof ver, "%lld", want);
+    struct db_rows rows;
+    enum db_qs qs = threads_db_update(r->who.org_id, scope_user(r), id, v[U_TITLE].present,
+                                      v[U_TITLE].str, patch, want > 0 ? ver : NULL, &rows);
+    free(patch);
     json_decref(body);
-    if (!done && rep.status == 0)
-        rep = problem(r, PROB_CONFLICT, "the thread kept changing; retry");
-    return rep;
+    if (qs < 0) return db_failure(r, qs);
+    if (qs == 0) {
+        db_rows_free(&rows);
+        return update_refused(r, id);
+    }
+    return thread_reply(200, &rows);
 }
 
 /* Reads the list filters; false with *err set. */

@@ -295,3 +295,101 @@ bool parse_rfc3339(const char *s, int64_t *epoch_us)
     *epoch_us = secs * 1000000 + us;
     return true;
 }
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* i at an opening quote; returns the index after the closing one. */
+static size_t skip_string(const char *p, size_t i, size_t n)
+{
+    for (i++; i < n && p[i] != '"'; i++)
+        if (p[i] == '\\') i++;
+    return i + 1;
+}
+
+/* i at the start of a value; returns the index after it. */
+static size_t skip_value(const char *p, size_t i, size_t n)
+{
+    if (i >= n) return n;
+    if (p[i] == '"') return skip_string(p, i, n);
+    if (p[i] != '{' && p[i] != '[') {
+        while (i < n && !strchr(",]} \t\r\n", p[i]))
+            i++;
+        return i;
+    }
+    int depth = 0;
+    for (; i < n; i++) {
+        if (p[i] == '"') {
+            i = skip_string(p, i, n) - 1;
+        } else if (p[i] == '{' || p[i] == '[') {
+            depth++;
+        } else if (p[i] == '}' || p[i] == ']') {
+            if (--depth == 0) return i + 1;
+        }
+    }
+    return n;
+}
+
+bool jspan_member(struct jspan obj, const char *key, struct jspan *out)
+{
+    const char *p = obj.p;
+    size_t n = obj.n, klen = strlen(key);
+    size_t i = skip_ws(p, 0, n);
+    if (i >= n || p[i] != '{') return false;
+    i = skip_ws(p, i + 1, n);
+    while (i < n && p[i] == '"') {
+        size_t kend = skip_string(p, i, n);
+        bool match = kend - i - 2 == klen && memcmp(p + i + 1, key, klen) == 0;
+        i = skip_ws(p, kend, n);
+        if (i >= n || p[i] != ':') return false;
+        i = skip_ws(p, i + 1, n);
+        size_t vend = skip_value(p, i, n);
+        if (match) {
+            out->p = p + i;
+            out->n = vend - i;
+            return true;
+        }
+        i = skip_ws(p, vend, n);
+        if (i < n && p[i] == ',') i = skip_ws(p, i + 1, n);
+    }
+    return false;
+}
+
+bool jspan_next_element(struct jspan arr, size_t *pos, struct jspan *out)
+{
+    const char *p = arr.p;
+    size_t n = arr.n, i = *pos;
+    if (i == 0) {
+        i = skip_ws(p, 0, n);
+        if (i >= n || p[i] != '[') return false;
+        i++;
+    }
+    i = skip_ws(p, i, n);
+    if (i < n && p[i] == ',') i = skip_ws(p, i + 1, n);
+    if (i >= n || p[i] == ']') return false;
+    size_t end = skip_value(p, i, n);
+    out->p = p + i;
+    out->n = end - i;
+    *pos = end;
+    return true;
+}
+
+char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *len)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) return NULL;
+    struct jspan s;
+    if (jspan_member(raw, key, &s)) {
+        char *copy = malloc(s.n + 1);
+        if (!copy) abort();
+        memcpy(copy, s.p, s.n);
+        copy[s.n] = '\0';
+        *len = s.n;
+        return copy;
+    }
+    return json_compact(v, len); /* an escaped key: fall back to jansson's rendering */
+}

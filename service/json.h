@@ -70,4 +70,20 @@ bool valid_uuid(const char *s);
  * microseconds since the epoch. False for anything else, including impossible dates.
  */
 bool parse_rfc3339(const char *s, int64_t *epoch_us);
+
+/*
+ * Raw spans of already-validated JSON text, so stored JSON keeps the client's exact bytes
+ * (jansson would print 0.1 as 0.10000000000000001). Inputs must be valid JSON.
+ */
+struct jspan {
+    const char *p;
+    size_t n;
+};
+/* The raw value of member `key` of the object text; false when absent or the key is escaped. */
+bool jspan_member(struct jspan obj, const char *key, struct jspan *out);
+/* Iterates the elements of an array span: *pos starts at 0; false when there are no more. */
+bool jspan_next_element(struct jspan arr, size_t *pos, struct jspan *out);
+/* The raw text of member `key` of obj, or its compact re-serialisation when no raw text is
+ * found. Returns a malloc'd NUL-terminated copy; NULL when the member is absent or null. */
+char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *len);
 #endif
