@@ -118,11 +118,33 @@ static void test_spec(void **state)
     assert_int_equal(parse("{\"id\":null}", v, &fe), 1);
 }
 
+static void test_spans(void **state)
+{
+    const char *doc = " { \"a\" : [1, {\"b\":\"]}\\\"\"}] , \"content\":0.10, \"m\":{\"x\":[]} } ";
+    struct jspan obj = {doc, strlen(doc)}, s;
+    assert_true(jspan_member(obj, "content", &s));
+    assert_int_equal(s.n, 4);
+    assert_memory_equal(s.p, "0.10", 4);
+    assert_true(jspan_member(obj, "m", &s));
+    assert_memory_equal(s.p, "{\"x\":[]}", s.n);
+    assert_true(jspan_member(obj, "a", &s));
+    size_t pos = 0;
+    struct jspan e;
+    assert_true(jspan_next_element(s, &pos, &e));
+    assert_memory_equal(e.p, "1", e.n);
+    assert_true(jspan_next_element(s, &pos, &e));
+    assert_memory_equal(e.p, "{\"b\":\"]}\\\"\"}", e.n);
+    assert_false(jspan_next_element(s, &pos, &e));
+    assert_false(jspan_member(obj, "missing", &s));
+    assert_false(jspan_member(obj, "conten", &s));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_id), cmocka_unit_test(test_text),  cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_rfc3339),  cmocka_unit_test(test_depth), cmocka_unit_test(test_spec),
+        cmocka_unit_test(test_spans),
     };
     return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
 }
