@@ -17,6 +17,7 @@
 struct db_conn {
     PGconn *pg;
     bool prepared[MAX_STMTS];
+    bool server_closing; /* the server said FATAL (e.g. shutting down) while we were idle */
     int slot;
 };
 
@@ -33,7 +34,23 @@ static struct {
 
 static atomic_int next_stmt_id = 1;
 
-PGconn *db_connect(const char *conninfo)
+/* libpq prints notices on stderr by default; route them into the JSON log instead. A FATAL
+ * notice on an idle pooled connection means the server is closing it (restart, termination). */
+static void on_notice(void *arg, const char *message)
+{
+    struct db_conn *c = arg;
+    if (c && strncmp(message, "FATAL", 5) == 0) c->server_closing = true;
+    struct buf b = {0};
+    buf_puts(&b, "\"notice\":");
+    size_t n = strlen(message);
+    while (n > 0 && message[n - 1] == '\n')
+        n--;
+    buf_json_strn(&b, message, n);
+    log_line(LOG_DEBUG, "database notice", b.data);
+    buf_free(&b);
+}
+
+static PGconn *connect_with(const char *conninfo, struct db_conn *owner)
 {
     const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
     const char *vals[] = {conninfo ? conninfo : "", "2", "convstore", NULL};
@@ -49,7 +66,13 @@ PGconn *db_connect(const char *conninfo)
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, on_notice, owner);
     return pg;
+}
+
+PGconn *db_connect(const char *conninfo)
+{
+    return connect_with(conninfo, NULL);
 }
 
 bool db_pool_init(const char *conninfo, int size, int wait_timeout_ms, int statement_timeout_ms)
@@ -88,6 +111,7 @@ static void drop(struct db_conn *c)
 {
     if (c->pg) PQfinish(c->pg);
     c->pg = NULL;
+    c->server_closing = false;
     memset(c->prepared, 0, sizeof c->prepared);
 }
 
@@ -111,11 +135,12 @@ static bool ensure_healthy(struct db_conn *c)
     if (c->pg) {
         /* Reads whatever the server sent while we were idle: a restart shows up here as EOF or
          * a FATAL message, and the status turns bad without a failed request. */
-        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) drop(c);
+        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK || c->server_closing)
+            drop(c);
     }
     if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) drop(c);
     if (!c->pg) {
-        c->pg = db_connect(pool.conninfo);
+        c->pg = connect_with(pool.conninfo, c);
         if (!c->pg) return false;
         if (!configure(c)) {
             drop(c);
@@ -245,7 +270,8 @@ enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const cha
     }
     PGresult *res = PQexecPrepared(c->pg, st->name, nparams, params, NULL, NULL, 0);
     enum db_qs qs = classify(c, res, st->name);
-    if (qs < 0) {
+    if (qs <= 0) {
+        /* Callers own rows only when there are some: nothing to free on 0 or an error. */
         PQclear(res);
         return qs;
     }
@@ -297,4 +323,18 @@ int64_t db_int(const struct db_rows *rows, int row, int col)
 bool db_is_null(const struct db_rows *rows, int row, int col)
 {
     return PQgetisnull(rows->res, row, col);
+}
+
+enum db_qs db_transaction(db_tx_fn body, void *arg)
+{
+    struct db_conn *c = db_acquire();
+    if (!c) return DB_UNAVAILABLE;
+    enum db_qs qs = db_simple(c, "BEGIN");
+    if (qs >= 0) qs = body(c, arg);
+    if (qs > 0) {
+        enum db_qs cq = db_simple(c, "COMMIT");
+        if (cq < 0) qs = cq;
+    }
+    db_release(c); /* rolls back whatever did not commit */
+    return qs;
 }

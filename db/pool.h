@@ -44,13 +44,20 @@ struct db_conn *db_acquire(void);
 void db_release(struct db_conn *c);
 
 /*
- * Runs a prepared statement with text parameters (NULL = SQL NULL). On success (>= 0) rows
- * holds the result; on error rows->res is NULL.
+ * Runs a prepared statement with text parameters (NULL = SQL NULL). When it returns rows (> 0),
+ * the caller owns them (db_rows_free); otherwise rows->res is NULL.
  */
 enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const char *const *params,
                    struct db_rows *rows);
 /* Acquires a connection, runs one statement, releases it. */
 enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params, struct db_rows *rows);
+/*
+ * Runs body(c, arg) inside BEGIN ... COMMIT on a pooled connection. Commits only when body
+ * returns > 0; anything else (no rows, an error) rolls back. Returns body's status, or the
+ * COMMIT's error.
+ */
+typedef enum db_qs (*db_tx_fn)(struct db_conn *c, void *arg);
+enum db_qs db_transaction(db_tx_fn body, void *arg);
 /* Runs an unprepared statement text with no parameters (BEGIN, COMMIT, ...). */
 enum db_qs db_simple(struct db_conn *c, const char *sql);
 

@@ -1,8 +1,12 @@
 /* SQL for threads. `user` arguments scope a query to one user's threads (NULL: the whole org). */
 #include "db/threads.h"
 
+#include "db/messages.h"
+#include "json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
 #define TH_COLS                                                                                    \
@@ -10,11 +14,13 @@
         "created_at") ", " US("updated_at") ", n"
 #define SCOPE "org_id = $1 AND ($2::text IS NULL OR user_id = $2)"
 
+/* $6 is the number of messages the thread is created with (inserted right after). */
 static struct db_stmt st_insert = {
     "thread_insert",
-    "INSERT INTO threads (org_id, id, user_id, title, metadata)"
-    " VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}')) ON CONFLICT (org_id, id) DO NOTHING"
-    " RETURNING " TH_COLS,
+    "INSERT INTO threads (org_id, id, user_id, title, metadata, last_seq, message_count,"
+    " last_message_at) VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}'), $6::int8, $6::int8,"
+    " CASE WHEN $6::int8 > 0 THEN now() END) ON CONFLICT (org_id, id) DO NOTHING "
+    "RETURNING " TH_COLS,
     0};
 
 static struct db_stmt st_get = {"thread_get",
@@ -33,8 +39,8 @@ static struct db_stmt st_update = {
     " RETURNING " TH_COLS,
     0};
 
-static struct db_stmt st_delete = {"thread_delete",
-                                   "DELETE FROM threads WHERE " SCOPE " AND id = $3", 0};
+static struct db_stmt st_delete = {
+    "thread_delete", "DELETE FROM threads WHERE " SCOPE " AND id = $3 RETURNING 1", 0};
 
 static struct db_stmt st_position = {"thread_position",
                                      "SELECT n FROM threads WHERE " SCOPE " AND id = $3", 0};
@@ -66,17 +72,59 @@ static struct db_stmt st_list_user_desc = {"thread_list_user_desc",
                                            " AND n < $2" LIST_FILTERS " ORDER BY n DESC LIMIT $7",
                                            0};
 
-enum db_qs threads_db_insert(const char *org, const char *id, const char *user, const char *title,
-                             const char *metadata, struct db_rows *rows)
+struct insert_tx {
+    const char *const *params; /* of st_insert */
+    const struct message_in *m;
+    int n;
+    struct db_rows *rows;
+};
+
+/* The thread and its first messages, in one transaction. */
+static enum db_qs insert_in_tx(struct db_conn *c, void *arg)
 {
-    const char *params[] = {org, id, user, title, metadata};
-    return db_run(&st_insert, 5, params, rows);
+    struct insert_tx *tx = arg;
+    enum db_qs qs = db_exec(c, &st_insert, 6, tx->params, tx->rows);
+    if (qs <= 0) return qs;
+    enum db_qs mq = messages_db_insert_initial(c, tx->params[0], tx->params[1], tx->m, tx->n);
+    return mq < 0 ? mq : qs;
+}
+
+enum db_qs threads_db_insert(const char *org, const char *id, const char *user, const char *title,
+                             const char *metadata, const struct message_in *m, int n,
+                             struct db_rows *rows)
+{
+    char count[16];
+    snprintf(count, sizeof count, "%d", n);
+    const char *params[] = {org, id, user, title, metadata, count};
+    if (n == 0) return db_run(&st_insert, 6, params, rows);
+    rows->res = NULL;
+    struct insert_tx tx = {params, m, n, rows};
+    enum db_qs qs = db_transaction(insert_in_tx, &tx);
+    if (qs <= 0) db_rows_free(rows);
+    return qs;
 }
 
 enum db_qs threads_db_get(const char *org, const char *user, const char *id, struct db_rows *rows)
 {
     const char *params[] = {org, user, id};
     return db_run(&st_get, 3, params, rows);
+}
+
+struct update_tx {
+    const char *const *params; /* of st_update */
+    struct db_rows *rows;
+};
+
+/* The merge happens in SQL; its result must still fit the metadata limit, or nothing changes. */
+static enum db_qs update_in_tx(struct db_conn *c, void *arg)
+{
+    struct update_tx *tx = arg;
+    enum db_qs qs = db_exec(c, &st_update, 7, tx->params, tx->rows);
+    if (qs <= 0) return qs;
+    const char *merged = db_str(tx->rows, 0, TH_METADATA);
+    if (json_compact_len(merged, strlen(merged)) <= MAX_METADATA_BYTES) return qs;
+    db_rows_free(tx->rows);
+    return DB_INVALID;
 }
 
 enum db_qs threads_db_update(const char *org, const char *user, const char *id, bool set_title,
@@ -90,7 +138,11 @@ enum db_qs threads_db_update(const char *org, const char *user, const char *id, 
                             metadata_patch ? metadata_patch : "{}",
                             version,
                             set_title ? "true" : "false"};
-    return db_run(&st_update, 7, params, rows);
+    rows->res = NULL;
+    struct update_tx tx = {params, rows};
+    enum db_qs qs = db_transaction(update_in_tx, &tx);
+    if (qs <= 0) db_rows_free(rows);
+    return qs;
 }
 
 enum db_qs threads_db_delete(const char *org, const char *user, const char *id)
@@ -98,8 +150,6 @@ enum db_qs threads_db_delete(const char *org, const char *user, const char *id)
     const char *params[] = {org, user, id};
     struct db_rows rows;
     enum db_qs qs = db_run(&st_delete, 3, params, &rows);
-    /* DELETE without RETURNING reports its count through the command status. */
-    if (qs == DB_NO_RESULTS && rows.res) qs = atoi(PQcmdTuples(rows.res)) > 0 ? DB_ONE_RESULT : 0;
     db_rows_free(&rows);
     return qs;
 }

@@ -2,6 +2,7 @@
 #ifndef CONVSTORE_DB_THREADS_H
 #define CONVSTORE_DB_THREADS_H
 
+#include "db/messages.h"
 #include "pool.h"
 
 /* Columns of every thread row returned below. */
@@ -25,9 +26,11 @@ struct thread_filter {
     const char *created_before; /* timestamptz text, or NULL */
 };
 
-/* Inserts; DB_NO_RESULTS when the id exists already. */
+/* Inserts the thread with its first n messages (all or nothing); DB_NO_RESULTS when the id
+ * exists already, DB_CONFLICT when a message id does. */
 enum db_qs threads_db_insert(const char *org, const char *id, const char *user, const char *title,
-                             const char *metadata, struct db_rows *rows);
+                             const char *metadata, const struct message_in *m, int n,
+                             struct db_rows *rows);
 enum db_qs threads_db_get(const char *org, const char *user, const char *id, struct db_rows *rows);
 /*
  * Sets the title (when set_title) and merges metadata_patch (JSON object text or NULL) into the

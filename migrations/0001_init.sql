@@ -37,9 +37,8 @@ CREATE TABLE threads (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, id),
-    -- The API's metadata limit, as stored: one rule for create and merge-patch alike.
-    CONSTRAINT metadata_size CHECK (jsonb_typeof(metadata) = 'object'
-                                    AND octet_length(metadata::text) <= 16384)
+    -- The 16 KiB limit is the service's (compact JSON size, checked on create and after merges).
+    CONSTRAINT metadata_object CHECK (jsonb_typeof(metadata) = 'object')
 ) WITH (fillfactor = 70);
 CREATE UNIQUE INDEX threads_org_n ON threads (org_id, n);
 CREATE INDEX threads_org_user_n ON threads (org_id, user_id, n);

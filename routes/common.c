@@ -6,7 +6,7 @@ struct reply db_failure(const struct request *r, enum db_qs qs)
     if (qs == DB_UNAVAILABLE)
         return problem(r, PROB_DATABASE_UNAVAILABLE, "the database cannot be reached; retry");
     if (qs == DB_INVALID) {
-        /* The only CHECK constraints guard metadata (its size, as stored). */
+        /* DB_INVALID: the merged metadata outgrew the limit. */
         struct field_errors fe = {0};
         field_error(&fe, "metadata", "must be a JSON object of at most 16384 bytes serialized");
         return problem_fields(r, PROB_VALIDATION_FAILED, &fe);

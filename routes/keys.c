@@ -126,7 +126,7 @@ struct reply keys_list(struct request *r)
         keys_db_list(r->who.org_id, page_scan_asc(&p), bound, page_fetch_limit(&p), &rows);
     if (qs < 0) return db_failure(r, qs);
     struct buf b = {0};
-    page_render(&b, &p, &rows, KEY_ID, render_key_item);
+    page_render(&b, &p, &rows, db_nrows(&rows), KEY_ID, render_key_item);
     db_rows_free(&rows);
     return reply_json(200, &b);
 }

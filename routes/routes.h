@@ -2,6 +2,8 @@
 #ifndef CONVSTORE_ROUTES_H
 #define CONVSTORE_ROUTES_H
 
+#include <jansson.h>
+
 #include "http.h"
 #include "page.h"
 #include "pool.h"
@@ -24,6 +26,21 @@ struct reply threads_list(struct request *r);
 struct reply threads_get(struct request *r);
 struct reply threads_update(struct request *r);
 struct reply threads_delete(struct request *r);
+
+/* messages.c */
+struct reply messages_create(struct request *r);
+struct reply messages_create_batch(struct request *r);
+struct reply messages_list(struct request *r);
+struct reply messages_get(struct request *r);
+struct reply messages_update(struct request *r);
+struct reply messages_delete(struct request *r);
+struct reply messages_clear(struct request *r);
+struct message_in;
+/* Parses body[key], an array of at most max messages; *out (message_list_free) borrows from
+ * body, which must outlive it. False with *err set. */
+bool message_list_parse(const struct request *r, json_t *body, const char *key, int max,
+                        struct message_in **out, int *n, struct reply *err);
+void message_list_free(struct message_in *m, int n);
 
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */

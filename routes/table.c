@@ -15,5 +15,12 @@ const struct route convstore_routes[] = {
     {"GET", "/v1/threads/{}", threads_get, false},
     {"PATCH", "/v1/threads/{}", threads_update, false},
     {"DELETE", "/v1/threads/{}", threads_delete, false},
+    {"POST", "/v1/threads/{}/messages/batch", messages_create_batch, false},
+    {"GET", "/v1/threads/{}/messages", messages_list, false},
+    {"POST", "/v1/threads/{}/messages", messages_create, false},
+    {"DELETE", "/v1/threads/{}/messages", messages_clear, false},
+    {"GET", "/v1/threads/{}/messages/{}", messages_get, false},
+    {"PATCH", "/v1/threads/{}/messages/{}", messages_update, false},
+    {"DELETE", "/v1/threads/{}/messages/{}", messages_delete, false},
 };
 const size_t convstore_routes_count = sizeof convstore_routes / sizeof convstore_routes[0];

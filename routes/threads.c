@@ -55,12 +55,15 @@ static struct reply not_found(const struct request *r, const char *id)
     return problem(r, PROB_NOT_FOUND, "no thread %s", id);
 }
 
-enum { C_ID, C_USER_ID, C_TITLE, C_METADATA };
+#define MAX_INITIAL_MESSAGES 100
+
+enum { C_ID, C_USER_ID, C_TITLE, C_METADATA, C_MESSAGES };
 static const struct jfield create_spec[] = {
     [C_ID] = {"id", JK_ID},
     [C_USER_ID] = {"user_id", JK_TEXT, .nullable = true, .max = MAX_USER_ID_CHARS},
     [C_TITLE] = {"title", JK_TEXT, .nullable = true, .max = MAX_TITLE_CHARS, .allow_empty = true},
     [C_METADATA] = {"metadata", JK_METADATA, .nullable = true},
+    [C_MESSAGES] = {"messages", JK_ANY},
 };
 
 /* The thread's owner: a user key always owns what it creates. */
@@ -89,10 +92,10 @@ struct reply threads_create(struct request *r)
     }
     json_t *body;
     if (!body_parse(r, &body, &err)) return err;
-    struct jval v[4];
+    struct jval v[5];
     struct field_errors fe = {0};
     const char *owner = NULL;
-    if (!jspec_parse(body, create_spec, 4, v, &fe)) {
+    if (!jspec_parse(body, create_spec, 5, v, &fe)) {
         json_decref(body);
         return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
     }
@@ -105,13 +108,27 @@ struct reply threads_create(struct request *r)
         snprintf(id, sizeof id, "%s", v[C_ID].str);
     else
         auth_uuid(id);
-    size_t mlen;
+    struct message_in *msgs = NULL;
+    int nmsgs = 0;
+    if (v[C_MESSAGES].present &&
+        !message_list_parse(r, body, "messages", MAX_INITIAL_MESSAGES, &msgs, &nmsgs, &err)) {
+        json_decref(body);
+        return err;
+    }
     char *metadata =
-        json_member_text((struct jspan){r->body.data, r->body.len}, body, "metadata", &mlen);
+        metadata_member((struct jspan){r->body.data, r->body.len}, body, "metadata", &fe);
+    if (fe.n) {
+        message_list_free(msgs, nmsgs);
+        json_decref(body);
+        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    }
     struct db_rows rows;
-    enum db_qs qs = threads_db_insert(r->who.org_id, id, owner, v[C_TITLE].str, metadata, &rows);
+    enum db_qs qs =
+        threads_db_insert(r->who.org_id, id, owner, v[C_TITLE].str, metadata, msgs, nmsgs, &rows);
     free(metadata);
+    message_list_free(msgs, nmsgs);
     json_decref(body);
+    if (qs == DB_CONFLICT) return problem(r, PROB_MESSAGE_EXISTS, "a message id is taken");
     if (qs < 0) return db_failure(r, qs);
     if (qs > 0) return thread_reply(201, &rows);
     db_rows_free(&rows);
@@ -152,23 +169,40 @@ struct reply threads_delete(struct request *r)
     return reply_json(200, &b);
 }
 
-/* If-Match: -1 when absent or "*", the version it names, or -2 when it names none. */
-static long long if_match_version(const struct request *r)
+/* The version an entity tag names ("3", W/"3" or 3), or -1 when it names none. */
+static long long etag_version(const char *tag, size_t n)
+{
+    while (n > 0 && *tag == ' ')
+        tag++, n--;
+    while (n > 0 && tag[n - 1] == ' ')
+        n--;
+    if (n >= 2 && !strncmp(tag, "W/", 2)) tag += 2, n -= 2;
+    if (n >= 2 && tag[0] == '"' && tag[n - 1] == '"') tag++, n -= 2;
+    long long v = 0;
+    if (n == 0 || n > 18) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (tag[i] < '0' || tag[i] > '9') return -1;
+        v = v * 10 + (tag[i] - '0');
+    }
+    return v;
+}
+
+/* If-Match (RFC 9110): true when absent, "*", or when one of its tags names `version`. */
+static bool if_match_ok(const struct request *r, long long version)
 {
     const char *h = req_header(r, "If-Match");
-    if (!h) return -1;
-    while (*h == ' ')
-        h++;
-    if (!strcmp(h, "*")) return -1;
-    if (!strncmp(h, "W/", 2)) h += 2;
-    if (*h == '"') h++;
-    char *end;
-    long long v = strtoll(h, &end, 10);
-    if (end == h || v < 1) return -2;
-    if (*end == '"') end++;
-    while (*end == ' ')
-        end++;
-    return *end ? -2 : v;
+    if (!h) return true;
+    while (*h) {
+        size_t n = strcspn(h, ",");
+        if (etag_version(h, n) == version) return true;
+        size_t i = 0;
+        while (i < n && h[i] == ' ')
+            i++;
+        if (n - i >= 1 && h[i] == '*') return true;
+        h += n;
+        if (*h == ',') h++;
+    }
+    return false;
 }
 
 enum { U_TITLE, U_METADATA, U_USER_ID };
@@ -178,18 +212,31 @@ static const struct jfield update_spec[] = {
     [U_USER_ID] = {"user_id", JK_ANY, .nullable = true},
 };
 
-/* After an update matched no row: tell a missing thread from a stale If-Match. */
-static struct reply update_refused(struct request *r, const char *id)
+/*
+ * The version an If-Match header pins the update to: *pinned is NULL when there is no
+ * precondition. False with *err set when the thread is missing or If-Match names another version.
+ */
+static bool check_if_match(struct request *r, const char *id, char pinned[24], const char **out,
+                           struct reply *err)
 {
+    *out = NULL;
+    const char *h = req_header(r, "If-Match");
+    if (!h || !strcmp(h, "*")) return true;
     struct db_rows rows;
     enum db_qs qs = threads_db_get(r->who.org_id, scope_user(r), id, &rows);
-    if (qs < 0) return db_failure(r, qs);
-    struct reply rep = qs == 0
-                           ? not_found(r, id)
-                           : problem(r, PROB_PRECONDITION_FAILED, "the thread is at version %lld",
-                                     (long long)db_int(&rows, 0, TH_VERSION));
+    if (qs <= 0) {
+        *err = qs < 0 ? db_failure(r, qs) : not_found(r, id);
+        return false;
+    }
+    long long version = db_int(&rows, 0, TH_VERSION);
     db_rows_free(&rows);
-    return rep;
+    if (!if_match_ok(r, version)) {
+        *err = problem(r, PROB_PRECONDITION_FAILED, "the thread is at version %lld", version);
+        return false;
+    }
+    snprintf(pinned, 24, "%lld", version);
+    *out = pinned;
+    return true;
 }
 
 struct reply threads_update(struct request *r)
@@ -203,28 +250,26 @@ struct reply threads_update(struct request *r)
     struct field_errors fe = {0};
     jspec_parse(body, update_spec, 3, v, &fe);
     if (v[U_USER_ID].present) field_error(&fe, "user_id", "cannot be changed");
-    long long want = if_match_version(r);
-    if (fe.n || want == -2) {
-        json_decref(body);
-        return fe.n ? problem_fields(r, PROB_VALIDATION_FAILED, &fe)
-                    : problem(r, PROB_PRECONDITION_FAILED, "If-Match names no version");
-    }
-    size_t mlen;
     char *patch =
-        json_member_text((struct jspan){r->body.data, r->body.len}, body, "metadata", &mlen);
-    char ver[24];
-    snprintf(ver, sizeof ver, "%lld", want);
+        fe.n ? NULL
+             : metadata_member((struct jspan){r->body.data, r->body.len}, body, "metadata", &fe);
+    char pinned[24];
+    const char *version;
+    if (fe.n || !check_if_match(r, id, pinned, &version, &err)) {
+        free(patch);
+        json_decref(body);
+        return fe.n ? problem_fields(r, PROB_VALIDATION_FAILED, &fe) : err;
+    }
     struct db_rows rows;
     enum db_qs qs = threads_db_update(r->who.org_id, scope_user(r), id, v[U_TITLE].present,
-                                      v[U_TITLE].str, patch, want > 0 ? ver : NULL, &rows);
+                                      v[U_TITLE].str, patch, version, &rows);
     free(patch);
     json_decref(body);
     if (qs < 0) return db_failure(r, qs);
-    if (qs == 0) {
-        db_rows_free(&rows);
-        return update_refused(r, id);
-    }
-    return thread_reply(200, &rows);
+    if (qs > 0) return thread_reply(200, &rows);
+    /* Nothing matched: deleted meanwhile, or (when pinned) changed since If-Match was checked. */
+    return version ? problem(r, PROB_PRECONDITION_FAILED, "the thread changed; read it again")
+                   : not_found(r, id);
 }
 
 /* Reads the list filters; false with *err set. */
@@ -306,7 +351,7 @@ struct reply threads_list(struct request *r)
         goto out;
     }
     struct buf b = {0};
-    page_render(&b, &p, &rows, TH_ID, render_thread_fields);
+    page_render(&b, &p, &rows, db_nrows(&rows), TH_ID, render_thread_fields);
     db_rows_free(&rows);
     rep = reply_json(200, &b);
 out:

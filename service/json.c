@@ -106,6 +106,7 @@ static void check_text(const struct jfield *f, json_t *v, struct jval *out, stru
         return;
     }
     out->str = s;
+    if (f->kind == JK_STRING) return;
     if (f->kind == JK_ID) {
         if (!valid_id(s)) field_error(fe, f->name, "must be 1-128 characters of A-Za-z0-9._:-");
         return;
@@ -137,15 +138,10 @@ static void check_enum(const struct jfield *f, json_t *v, struct jval *out, stru
     field_error(fe, f->name, "must be one of %s", list);
 }
 
+/* The size limit is checked on the raw text (metadata_member), not on jansson's rendering. */
 static void check_metadata(const struct jfield *f, json_t *v, struct field_errors *fe)
 {
-    if (!json_is_object(v)) {
-        field_error(fe, f->name, "must be a JSON object");
-        return;
-    }
-    size_t len = json_dumpb(v, NULL, 0, JSON_COMPACT);
-    if (len > MAX_METADATA_BYTES)
-        field_error(fe, f->name, "must be at most %d bytes serialized", MAX_METADATA_BYTES);
+    if (!json_is_object(v)) field_error(fe, f->name, "must be a JSON object");
 }
 
 bool jspec_parse(json_t *obj, const struct jfield *spec, size_t n, struct jval *vals,
@@ -172,6 +168,7 @@ bool jspec_parse(json_t *obj, const struct jfield *spec, size_t n, struct jval *
         switch (f->kind) {
         case JK_ID:
         case JK_TEXT:
+        case JK_STRING:
             check_text(f, v, &vals[i], fe);
             break;
         case JK_ENUM:
@@ -392,4 +389,38 @@ char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *l
         return copy;
     }
     return json_compact(v, len); /* an escaped key: fall back to jansson's rendering */
+}
+
+size_t json_compact_len(const char *s, size_t n)
+{
+    size_t len = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            len++;
+            if (c == '\\' && i + 1 < n) {
+                len++;
+                i++;
+            } else if (c == '"') {
+                in_str = false;
+            }
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            len++;
+            in_str = c == '"';
+        }
+    }
+    return len;
+}
+
+char *metadata_member(struct jspan raw, json_t *obj, const char *field, struct field_errors *fe)
+{
+    size_t len;
+    char *text = json_member_text(raw, obj, "metadata", &len);
+    if (text && json_compact_len(text, len) > MAX_METADATA_BYTES) {
+        field_error(fe, field, "must be at most %d bytes serialized", MAX_METADATA_BYTES);
+        free(text);
+        return NULL;
+    }
+    return text;
 }

@@ -16,6 +16,7 @@
 enum jkind {
     JK_ID,       /* string, 1..128 chars of [A-Za-z0-9._:-] */
     JK_TEXT,     /* string of 1..max characters without control characters (max 0: no limit) */
+    JK_STRING,   /* any string (newlines and all), no NUL */
     JK_ENUM,     /* one of choices */
     JK_METADATA, /* object, <= MAX_METADATA_BYTES serialized */
     JK_ANY,      /* any JSON value */
@@ -86,4 +87,9 @@ bool jspan_next_element(struct jspan arr, size_t *pos, struct jspan *out);
 /* The raw text of member `key` of obj, or its compact re-serialisation when no raw text is
  * found. Returns a malloc'd NUL-terminated copy; NULL when the member is absent or null. */
 char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *len);
+/* Length of the JSON text without insignificant whitespace: the metadata limit's measure. */
+size_t json_compact_len(const char *s, size_t n);
+/* The raw "metadata" member of obj (malloc'd; NULL when absent, null, or too large, the last
+ * with an error under `field` in fe). */
+char *metadata_member(struct jspan raw, json_t *obj, const char *field, struct field_errors *fe);
 #endif

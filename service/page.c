@@ -58,10 +58,10 @@ int page_fetch_limit(const struct page *p)
     return p->limit + 1;
 }
 
-void page_render(struct buf *b, const struct page *p, const struct db_rows *rows, int id_col,
-                 page_item_fn item)
+void page_render(struct buf *b, const struct page *p, const struct db_rows *rows, int nrows,
+                 int id_col, page_item_fn item)
 {
-    int got = db_nrows(rows);
+    int got = nrows;
     bool more = got > p->limit;
     int n = more ? p->limit : got;
     buf_puts(b, "{\"object\":\"list\",\"data\":[");

@@ -36,10 +36,10 @@ int page_fetch_limit(const struct page *p);
 typedef void (*page_item_fn)(struct buf *b, const struct db_rows *rows, int row);
 
 /*
- * Renders {"object":"list","data":[...],"first_id","last_id","has_more"} from rows fetched with
- * page_fetch_limit(); id_col is the column holding each item's id.
+ * Renders {"object":"list","data":[...],"first_id","last_id","has_more"} from the first nrows
+ * rows, fetched with page_fetch_limit(); id_col is the column holding each item's id.
  */
-void page_render(struct buf *b, const struct page *p, const struct db_rows *rows, int id_col,
-                 page_item_fn item);
+void page_render(struct buf *b, const struct page *p, const struct db_rows *rows, int nrows,
+                 int id_col, page_item_fn item);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 static const struct problem_info registry[PROB__COUNT] = {
+    [PROB_MALFORMED_REQUEST] = {"malformed_request", 400, "The HTTP request is ambiguous"},
     [PROB_INVALID_JSON] = {"invalid_json", 400, "Request body is not valid JSON"},
     [PROB_VALIDATION_FAILED] = {"validation_failed", 400, "Request body is invalid"},
     [PROB_INVALID_QUERY] = {"invalid_query", 400, "Query parameter is invalid"},
@@ -15,6 +16,9 @@ static const struct problem_info registry[PROB__COUNT] = {
     [PROB_NOT_FOUND] = {"not_found", 404, "Not found"},
     [PROB_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "Method not allowed"},
     [PROB_THREAD_EXISTS] = {"thread_exists", 409, "A thread with this id already exists"},
+    [PROB_MESSAGE_EXISTS] = {"message_exists", 409, "A message with this id already exists"},
+    [PROB_INVALID_STATE_TRANSITION] = {"invalid_state_transition", 409,
+                                       "The object's state does not allow this change"},
     [PROB_CONFLICT] = {"conflict", 409, "Conflicting concurrent change"},
     [PROB_PRECONDITION_FAILED] = {"precondition_failed", 412, "If-Match does not match"},
     [PROB_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413, "Request body is too large"},

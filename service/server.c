@@ -33,8 +33,8 @@ struct request_state {
     struct request req;
     struct timespec started;
     unsigned status;
-    bool replied;   /* a response is queued */
-    bool too_large; /* body over the limit: discard the rest, answer 413 */
+    bool replied; /* a response is queued */
+    bool discard; /* answered before the body arrived: drop whatever follows */
 };
 
 const char *req_query(const struct request *r, const char *name)
@@ -149,6 +149,24 @@ static enum MHD_Result reply_and_free_allow(struct request_state *st, struct rep
     return ok;
 }
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    int *counts = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) counts[0]++;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) counts[1]++;
+    return MHD_YES;
+}
+
+/* Two Content-Lengths, or one beside Transfer-Encoding, let proxies and us disagree on where
+ * the body ends (request smuggling): such requests are refused. */
+static bool framing_ambiguous(struct MHD_Connection *conn)
+{
+    int counts[2] = {0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, counts);
+    return counts[0] > 1 || counts[1] > 1 || (counts[0] && counts[1]);
+}
+
 static struct request_state *request_begin(struct MHD_Connection *conn, const char *url,
                                            const char *method)
 {
@@ -175,26 +193,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st = request_begin(conn, url, method);
         if (!st) return MHD_NO;
         *con_cls = st;
+        if (framing_ambiguous(conn)) {
+            st->discard = true;
+            return reply_and_free_allow(
+                st, problem(&st->req, PROB_MALFORMED_REQUEST,
+                            "Content-Length and Transfer-Encoding must not repeat or combine"));
+        }
         /* Reject a declared oversize body before reading any of it (and before 100-continue). */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > cfg.max_body_bytes) {
-            st->too_large = true;
+            st->discard = true;
             return reply_and_free_allow(st, problem(&st->req, PROB_PAYLOAD_TOO_LARGE,
                                                     "the limit is %zu bytes", cfg.max_body_bytes));
         }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!st->too_large && st->req.body.len + *upload_data_size > cfg.max_body_bytes) {
+        if (!st->discard && st->req.body.len + *upload_data_size > cfg.max_body_bytes) {
             /* A chunked body (no Content-Length) grew past the limit. libmicrohttpd 0.9.75
              * cannot queue a reply in the middle of an upload, and reading the rest only to
              * discard it would let one client stream forever: close the connection now. */
-            st->too_large = true;
+            st->discard = true;
             buf_free(&st->req.body);
             return MHD_NO;
         }
-        if (!st->too_large) buf_add(&st->req.body, upload_data, *upload_data_size);
+        if (!st->discard) buf_add(&st->req.body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -220,7 +244,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         buf_puts(&b, ",\"path\":");
         buf_json_str(&b, st->req.path);
         buf_printf(&b, ",\"status\":%u,\"ms\":%.3f", st->status ? st->status : 499u, ms);
-        if (st->too_large) buf_puts(&b, ",\"body_too_large\":true");
         log_line(st->status >= 500 ? LOG_ERROR : LOG_INFO, "request", b.data);
         buf_free(&b);
     }

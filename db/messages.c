@@ -1,0 +1,344 @@
+/* SQL for messages: appends that take the next seq of their thread, pages by seq, streaming. */
+#include "db/messages.h"
+
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
+/* The thread ($1 org, $2 thread) is visible to the caller ($3 user or NULL). */
+#define VISIBLE                                                                                    \
+    "EXISTS (SELECT 1 FROM threads t WHERE t.org_id = $1 AND t.id = $2"                            \
+    " AND ($3::text IS NULL OR t.user_id = $3))"
+/* Content with pending streamed deltas appended (only in_progress messages have any). */
+#define CONTENT(m)                                                                                 \
+    "CASE WHEN " m ".delta_count = 0 THEN " m ".content ELSE"                                      \
+    " (SELECT to_json((" m ".content::json #>> '{}') || string_agg(d.delta, '' ORDER BY d.n))"     \
+    "::text FROM message_deltas d WHERE d.org_id = " m ".org_id AND d.thread_id = " m              \
+    ".thread_id AND d.seq = " m ".seq) END"
+#define COLS(m)                                                                                    \
+    m ".id, " m ".thread_id, " m ".seq, " m                                                        \
+      ".role, " CONTENT(m) ", " m ".name, " m ".status, " m ".run_id, " m                          \
+                           ".metadata, " US(m ".created_at") ", " US(m ".updated_at")
+#define NEW_COLS                                                                                   \
+    "id, thread_id, seq, role, content, name, status, run_id, metadata, " US(                      \
+        "created_at") ", " US("updated_at")
+
+static struct db_stmt st_append = {
+    "msg_append",
+    "WITH t AS (UPDATE threads SET last_seq = last_seq + 1, message_count = message_count + 1,"
+    " last_message_at = now() WHERE org_id = $1 AND id = $2"
+    " AND ($3::text IS NULL OR user_id = $3) RETURNING last_seq)"
+    " INSERT INTO messages (org_id, thread_id, seq, id, role, content, name, status, run_id,"
+    " metadata) SELECT $1, $2, t.last_seq, $4, $5, $6, $7, $8, $9, COALESCE($10, '{}') FROM t"
+    " RETURNING " NEW_COLS,
+    0};
+
+static struct db_stmt st_append_batch = {
+    "msg_append_batch",
+    "WITH t AS (UPDATE threads SET last_seq = last_seq + $4::int8, message_count = message_count + "
+    "$4::int8,"
+    " last_message_at = now() WHERE org_id = $1 AND id = $2"
+    " AND ($3::text IS NULL OR user_id = $3) RETURNING last_seq - $4::int8 AS base)"
+    " INSERT INTO messages (org_id, thread_id, seq, id, role, content, name, status, run_id,"
+    " metadata) SELECT $1, $2, t.base + m.ord, m.id, m.role, m.content, m.name, m.status,"
+    " m.run_id, COALESCE(m.metadata, '{}') FROM t, unnest($5::text[], $6::text[], $7::text[],"
+    " $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY"
+    " AS m(id, role, content, name, status, run_id, metadata, ord) ORDER BY m.ord"
+    " RETURNING " NEW_COLS,
+    0};
+
+/* The messages a new thread is created with: seq 1..n, in the thread's creating transaction. */
+static struct db_stmt st_insert_initial = {
+    "msg_insert_initial",
+    "INSERT INTO messages (org_id, thread_id, seq, id, role, content, name, status, run_id,"
+    " metadata) SELECT $1, $2, m.ord, m.id, m.role, m.content, m.name, m.status, m.run_id,"
+    " COALESCE(m.metadata, '{}') FROM unnest($3::text[], $4::text[], $5::text[], $6::text[],"
+    " $7::text[], $8::text[], $9::text[]) WITH ORDINALITY"
+    " AS m(id, role, content, name, status, run_id, metadata, ord)",
+    0};
+
+/* One statement answers thread visibility, cursor validity and the page (see the header). */
+#define LIST(dir, cmp, open)                                                                       \
+    "SELECT " COLS("m") ", c.cseq FROM threads t CROSS JOIN LATERAL (SELECT CASE WHEN $4::text"    \
+                        " IS NULL THEN " open "::int8 ELSE (SELECT seq FROM messages WHERE"        \
+                        " org_id = $1 AND thread_id = $2 AND id = $4) END AS cseq) c"              \
+                        " LEFT JOIN LATERAL (SELECT * FROM messages WHERE org_id = $1 AND"         \
+                        " thread_id = $2 AND seq " cmp " c.cseq"                                   \
+                        " AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR run_id = "  \
+                        "$6) AND ($7::text IS NULL OR status = $7) ORDER BY seq " dir              \
+                        " LIMIT $8) m ON true WHERE t.org_id = $1 AND t.id = $2"                   \
+                        " AND ($3::text IS NULL OR t.user_id = $3) ORDER BY m.seq " dir
+
+static struct db_stmt st_list_asc = {"msg_list_asc", LIST("ASC", ">", "0"), 0};
+static struct db_stmt st_list_desc = {"msg_list_desc", LIST("DESC", "<", "9223372036854775807"), 0};
+
+static struct db_stmt st_get = {"msg_get",
+                                "SELECT " COLS("m") " FROM messages m WHERE m.org_id = $1"
+                                                    " AND m.thread_id = $2 AND m.id = $4"
+                                                    " AND " VISIBLE,
+                                0};
+
+/* The streaming fast path: one statement, and the content is never rewritten. The outer query
+ * cannot see the delta its CTE inserts, so the full variant appends $5 itself. */
+#define DELTA(out)                                                                                 \
+    "WITH m AS (UPDATE messages SET delta_count = delta_count + 1, updated_at = now()"             \
+    " WHERE org_id = $1 AND thread_id = $2 AND id = $4 AND status = 'in_progress'"                 \
+    " AND left(content, 1) = '\"' AND " VISIBLE " RETURNING *),"                                   \
+    " d AS (INSERT INTO message_deltas (org_id, thread_id, seq, n, delta)"                         \
+    " SELECT org_id, thread_id, seq, delta_count, $5 FROM m) SELECT " out " FROM m"
+static struct db_stmt st_delta = {
+    "msg_delta",
+    DELTA("id, thread_id, seq, role, to_json((content::json #>> '{}') || COALESCE((SELECT"
+          " string_agg(d.delta, '' ORDER BY d.n) FROM message_deltas d WHERE d.org_id = m.org_id"
+          " AND d.thread_id = m.thread_id AND d.seq = m.seq), '') || $5)::text, name, status,"
+          " run_id, metadata, " US("created_at") ", " US("updated_at")),
+    0};
+static struct db_stmt st_delta_min = {"msg_delta_min", DELTA("id"), 0};
+
+static struct db_stmt st_lock = {"msg_lock",
+                                 "SELECT m.status, left(m.content, 1) = '\"' FROM messages m"
+                                 " WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $4"
+                                 " AND " VISIBLE " FOR UPDATE OF m",
+                                 0};
+
+/* $1 org, $2 thread, $3 id (visibility was checked under the row lock); $4 new content or
+ * NULL, $5 fold deltas into content, $6 status or NULL, $7 metadata patch or NULL. */
+static struct db_stmt st_patch = {
+    "msg_patch",
+    "UPDATE messages m SET content = CASE WHEN $4::text IS NOT NULL THEN $4"
+    " WHEN $5::bool AND m.delta_count > 0 THEN " CONTENT(
+        "m") " ELSE m.content END,"
+             " delta_count = CASE WHEN $4::text IS NOT NULL OR $5::bool THEN 0 ELSE m.delta_count "
+             "END,"
+             " status = COALESCE($6, m.status),"
+             " metadata = CASE WHEN $7::jsonb IS NULL THEN m.metadata ELSE ((m.metadata::jsonb"
+             " || COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each($7::jsonb)"
+             " WHERE value <> 'null'::jsonb), '{}'))"
+             " - ARRAY(SELECT key FROM jsonb_each($7::jsonb) WHERE value = 'null'::jsonb))::text "
+             "END,"
+             " updated_at = now() WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $3"
+             " RETURNING " COLS("m"),
+    0};
+
+static struct db_stmt st_drop_deltas = {
+    "msg_drop_deltas",
+    "DELETE FROM message_deltas d USING messages m WHERE m.org_id = $1 AND m.thread_id = $2"
+    " AND m.id = $3 AND d.org_id = m.org_id AND d.thread_id = m.thread_id AND d.seq = m.seq",
+    0};
+
+static struct db_stmt st_delete = {
+    "msg_delete",
+    "WITH d AS (DELETE FROM messages m WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $4"
+    " AND " VISIBLE " RETURNING m.id)"
+    " UPDATE threads SET message_count = message_count - 1 WHERE org_id = $1 AND id = $2"
+    " AND EXISTS (SELECT 1 FROM d) RETURNING id",
+    0};
+
+static struct db_stmt st_clear = {
+    "msg_clear",
+    "WITH t AS (SELECT id FROM threads WHERE org_id = $1 AND id = $2"
+    " AND ($3::text IS NULL OR user_id = $3) FOR UPDATE),"
+    " d AS (DELETE FROM messages WHERE org_id = $1 AND thread_id = $2"
+    " AND EXISTS (SELECT 1 FROM t) RETURNING 1)"
+    " UPDATE threads SET message_count = 0, last_message_at = NULL"
+    " WHERE org_id = $1 AND id = (SELECT id FROM t) RETURNING (SELECT count(*) FROM d)",
+    0};
+
+/* Appends one element to a PostgreSQL text[] literal being built in b. */
+static void array_add(struct buf *b, const char *s)
+{
+    if (b->len > 1) buf_putc(b, ',');
+    if (!s) {
+        buf_puts(b, "NULL");
+        return;
+    }
+    buf_putc(b, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\') buf_putc(b, '\\');
+        buf_putc(b, *p);
+    }
+    buf_putc(b, '"');
+}
+
+/* The seven text[] literals (id, role, content, name, status, run_id, metadata) for m[0..n). */
+static void build_arrays(const struct message_in *m, int n, struct buf arr[7])
+{
+    for (int c = 0; c < 7; c++) {
+        arr[c] = (struct buf){0};
+        buf_putc(&arr[c], '{');
+    }
+    for (int i = 0; i < n; i++) {
+        array_add(&arr[0], m[i].id);
+        array_add(&arr[1], m[i].role);
+        array_add(&arr[2], m[i].content);
+        array_add(&arr[3], m[i].name);
+        array_add(&arr[4], m[i].status);
+        array_add(&arr[5], m[i].run_id);
+        array_add(&arr[6], m[i].metadata);
+    }
+    for (int c = 0; c < 7; c++)
+        buf_putc(&arr[c], '}');
+}
+
+static void free_arrays(struct buf arr[7])
+{
+    for (int c = 0; c < 7; c++)
+        buf_free(&arr[c]);
+}
+
+enum db_qs messages_db_append(const char *org, const char *user, const char *thread,
+                              const struct message_in *m, int n, struct db_rows *rows)
+{
+    if (n == 1) {
+        const char *params[] = {org,        thread,  user,      m->id,     m->role,
+                                m->content, m->name, m->status, m->run_id, m->metadata};
+        return db_run(&st_append, 10, params, rows);
+    }
+    struct buf arr[7];
+    build_arrays(m, n, arr);
+    char count[16];
+    snprintf(count, sizeof count, "%d", n);
+    const char *params[] = {org,         thread,      user,        count,
+                            arr[0].data, arr[1].data, arr[2].data, arr[3].data,
+                            arr[4].data, arr[5].data, arr[6].data};
+    enum db_qs qs = db_run(&st_append_batch, 11, params, rows);
+    free_arrays(arr);
+    return qs;
+}
+
+enum db_qs messages_db_insert_initial(struct db_conn *c, const char *org, const char *thread,
+                                      const struct message_in *m, int n)
+{
+    struct buf arr[7];
+    build_arrays(m, n, arr);
+    const char *params[] = {org,         thread,      arr[0].data, arr[1].data, arr[2].data,
+                            arr[3].data, arr[4].data, arr[5].data, arr[6].data};
+    struct db_rows rows;
+    enum db_qs qs = db_exec(c, &st_insert_initial, 9, params, &rows);
+    db_rows_free(&rows);
+    free_arrays(arr);
+    return qs;
+}
+
+enum db_qs messages_db_list(const char *org, const char *user, const char *thread,
+                            const char *cursor, bool asc, const struct message_filter *f, int limit,
+                            struct db_rows *rows)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *params[] = {org, thread, user, cursor, f->role, f->run_id, f->status, lim};
+    return db_run(asc ? &st_list_asc : &st_list_desc, 8, params, rows);
+}
+
+enum db_qs messages_db_get(const char *org, const char *user, const char *thread, const char *id,
+                           struct db_rows *rows)
+{
+    const char *params[] = {org, thread, user, id};
+    return db_run(&st_get, 4, params, rows);
+}
+
+enum db_qs messages_db_append_delta(const char *org, const char *user, const char *thread,
+                                    const char *id, const char *delta, bool minimal,
+                                    struct db_rows *rows)
+{
+    const char *params[] = {org, thread, user, id, delta};
+    return db_run(minimal ? &st_delta_min : &st_delta, 5, params, rows);
+}
+
+struct patch_tx {
+    const char *key[4]; /* org, thread, user, id: $1..$4 of st_lock and st_delta */
+    const struct message_patch *p;
+    enum patch_refusal *refusal;
+    struct db_rows *rows;
+};
+
+/* The transaction body of messages_db_patch. */
+static enum db_qs patch_in_tx(struct db_conn *c, void *arg)
+{
+    struct patch_tx *tx = arg;
+    const char *const *key = tx->key;
+    const struct message_patch *p = tx->p;
+    enum patch_refusal *refusal = tx->refusal;
+    struct db_rows *rows = tx->rows;
+    struct db_rows cur;
+    enum db_qs qs = db_exec(c, &st_lock, 4, key, &cur);
+    if (qs <= 0) {
+        db_rows_free(&cur);
+        *refusal = PATCH_NOT_FOUND;
+        return qs;
+    }
+    bool in_progress = !strcmp(db_str(&cur, 0, 0), "in_progress");
+    bool is_string = !strcmp(db_str(&cur, 0, 1), "t");
+    bool same_status = p->status && !strcmp(p->status, db_str(&cur, 0, 0));
+    db_rows_free(&cur);
+    if ((p->status && !in_progress && !same_status) || (p->append && !in_progress)) {
+        *refusal = PATCH_FINAL;
+        return DB_NO_RESULTS;
+    }
+    if (p->append && !is_string) {
+        *refusal = PATCH_NOT_STRING;
+        return DB_NO_RESULTS;
+    }
+    if (p->append) {
+        const char *params[] = {key[0], key[1], key[2], key[3], p->append};
+        qs = db_exec(c, &st_delta_min, 5, params, &cur);
+        db_rows_free(&cur);
+        if (qs <= 0) return qs < 0 ? qs : DB_HARD_ERROR;
+    }
+    bool fold = p->status && strcmp(p->status, "in_progress") != 0;
+    const char *params[] = {key[0],           key[1],    key[3],           p->content,
+                            fold ? "t" : "f", p->status, p->metadata_patch};
+    qs = db_exec(c, &st_patch, 7, params, rows);
+    if (qs <= 0) return qs < 0 ? qs : DB_HARD_ERROR;
+    const char *merged = db_str(rows, 0, M_METADATA);
+    if (json_compact_len(merged, strlen(merged)) > MAX_METADATA_BYTES) {
+        db_rows_free(rows);
+        return DB_INVALID;
+    }
+    if (p->content || fold) {
+        const char *dparams[] = {key[0], key[1], key[3]};
+        struct db_rows none;
+        enum db_qs dq = db_exec(c, &st_drop_deltas, 3, dparams, &none);
+        db_rows_free(&none);
+        if (dq < 0) {
+            db_rows_free(rows);
+            return dq;
+        }
+    }
+    return qs;
+}
+
+enum db_qs messages_db_patch(const char *org, const char *user, const char *thread, const char *id,
+                             const struct message_patch *p, enum patch_refusal *refusal,
+                             struct db_rows *rows)
+{
+    rows->res = NULL;
+    *refusal = PATCH_OK;
+    struct patch_tx tx = {{org, thread, user, id}, p, refusal, rows};
+    enum db_qs qs = db_transaction(patch_in_tx, &tx);
+    if (qs <= 0) db_rows_free(rows);
+    return qs;
+}
+
+enum db_qs messages_db_delete(const char *org, const char *user, const char *thread, const char *id)
+{
+    const char *params[] = {org, thread, user, id};
+    struct db_rows rows;
+    enum db_qs qs = db_run(&st_delete, 4, params, &rows);
+    db_rows_free(&rows);
+    return qs;
+}
+
+enum db_qs messages_db_clear(const char *org, const char *user, const char *thread,
+                             long long *count)
+{
+    const char *params[] = {org, thread, user};
+    struct db_rows rows;
+    enum db_qs qs = db_run(&st_clear, 3, params, &rows);
+    if (qs > 0) *count = db_int(&rows, 0, 0);
+    db_rows_free(&rows);
+    return qs;
+}

@@ -1,0 +1,466 @@
+/* Messages of a thread: append one or a batch, page, read, stream with PATCH append, delete. */
+#include "routes.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db/messages.h"
+#include "json.h"
+
+#define MAX_CONTENT_BYTES (512 * 1024)
+#define MAX_BATCH 1000
+
+static const char *const roles[] = {"system", "developer", "user", "assistant", "tool", NULL};
+static const char *const statuses[] = {"in_progress", "completed", "incomplete", NULL};
+
+static void render_message(struct buf *b, const struct db_rows *rows, int i)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, db_str(rows, i, M_ID));
+    buf_puts(b, ",\"object\":\"message\",\"thread_id\":");
+    buf_json_str(b, db_str(rows, i, M_THREAD_ID));
+    buf_puts(b, ",\"seq\":");
+    buf_puts(b, db_str(rows, i, M_SEQ));
+    buf_puts(b, ",\"role\":");
+    buf_json_str(b, db_str(rows, i, M_ROLE));
+    buf_puts(b, ",\"content\":");
+    buf_puts(b, db_str(rows, i, M_CONTENT)); /* stored JSON text, embedded as is */
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, db_str(rows, i, M_NAME));
+    buf_puts(b, ",\"status\":");
+    buf_json_str(b, db_str(rows, i, M_STATUS));
+    buf_puts(b, ",\"run_id\":");
+    buf_json_str(b, db_str(rows, i, M_RUN_ID));
+    buf_puts(b, ",\"metadata\":");
+    buf_puts(b, db_str(rows, i, M_METADATA));
+    buf_puts(b, ",\"created_at\":");
+    buf_json_time(b, db_int(rows, i, M_CREATED_US));
+    buf_puts(b, ",\"updated_at\":");
+    buf_json_time(b, db_int(rows, i, M_UPDATED_US));
+    buf_putc(b, '}');
+}
+
+enum { F_ID, F_ROLE, F_CONTENT, F_NAME, F_STATUS, F_RUN_ID, F_METADATA, F_COUNT };
+static const struct jfield message_spec[] = {
+    [F_ID] = {"id", JK_ID},
+    [F_ROLE] = {"role", JK_ENUM, .choices = roles},
+    [F_CONTENT] = {"content", JK_ANY},
+    [F_NAME] = {"name", JK_TEXT, .nullable = true, .max = 256},
+    [F_STATUS] = {"status", JK_ENUM, .choices = statuses},
+    [F_RUN_ID] = {"run_id", JK_ID, .nullable = true},
+    [F_METADATA] = {"metadata", JK_METADATA, .nullable = true},
+};
+
+/* Content is a string or an array of parts, each an object with a string "type". */
+static bool content_shape_ok(json_t *c)
+{
+    if (json_is_string(c)) return true;
+    if (!json_is_array(c)) return false;
+    size_t i;
+    json_t *part;
+    json_array_foreach(c, i, part)
+    {
+        if (!json_is_object(part) || !json_is_string(json_object_get(part, "type"))) return false;
+    }
+    return true;
+}
+
+/* Field name for errors: "role" alone, or "messages[3].role" inside a list. */
+static void field_name(char *out, size_t len, const char *prefix, int index, const char *field)
+{
+    if (prefix)
+        snprintf(out, len, "%s[%d].%s", prefix, index, field);
+    else
+        snprintf(out, len, "%s", field);
+}
+
+/* Frees what message_parse allocated for one message. */
+static void message_in_free(struct message_in *m)
+{
+    free((char *)m->id);
+    free((char *)m->content);
+    free((char *)m->metadata);
+}
+
+/*
+ * Validates one message object (raw: its exact request bytes) into *m. m owns its id, content
+ * and metadata (message_in_free) and borrows name and run_id from obj. Errors go to fe.
+ */
+static void message_parse(json_t *obj, struct jspan raw, const char *prefix, int index,
+                          struct message_in *m, struct field_errors *fe)
+{
+    char field[64];
+    memset(m, 0, sizeof *m);
+    if (!json_is_object(obj)) {
+        field_name(field, sizeof field, prefix, index, "");
+        field[strlen(field) - 1] = '\0';
+        field_error(fe, prefix ? field : "body", "must be a message object");
+        return;
+    }
+    struct jval v[F_COUNT];
+    struct field_errors own = {0};
+    jspec_parse(obj, message_spec, F_COUNT, v, &own);
+    if (!v[F_ROLE].present) field_error(&own, "role", "is required");
+    if (!v[F_CONTENT].present)
+        field_error(&own, "content", "is required");
+    else if (!content_shape_ok(v[F_CONTENT].json))
+        field_error(&own, "content", "must be a string or an array of parts with a type");
+    size_t clen = 0;
+    char *content = own.n ? NULL : json_member_text(raw, obj, "content", &clen);
+    if (content && clen > MAX_CONTENT_BYTES)
+        field_error(&own, "content", "must be at most %d bytes", MAX_CONTENT_BYTES);
+    char *metadata = own.n ? NULL : metadata_member(raw, obj, "metadata", &own);
+    for (int i = 0; i < own.n; i++) {
+        field_name(field, sizeof field, prefix, index, own.e[i].field);
+        field_error(fe, field, "%s", own.e[i].message);
+    }
+    if (own.n) {
+        free(content);
+        free(metadata);
+        return;
+    }
+    char *id = malloc(MAX_ID_LEN + 1);
+    if (!id) abort();
+    if (v[F_ID].str)
+        snprintf(id, MAX_ID_LEN + 1, "%s", v[F_ID].str);
+    else
+        auth_uuid(id);
+    m->id = id;
+    m->role = v[F_ROLE].str;
+    m->content = content;
+    m->name = v[F_NAME].str;
+    m->status = v[F_STATUS].str ? v[F_STATUS].str : "completed";
+    m->run_id = v[F_RUN_ID].str;
+    m->metadata = metadata;
+}
+
+void message_list_free(struct message_in *m, int n)
+{
+    for (int i = 0; i < n; i++)
+        message_in_free(&m[i]);
+    free(m);
+}
+
+bool message_list_parse(const struct request *r, json_t *body, const char *key, int max,
+                        struct message_in **out, int *n, struct reply *err)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *arr = json_object_get(body, key);
+    struct field_errors fe = {0};
+    if (!json_is_array(arr) || json_array_size(arr) > (size_t)max) {
+        field_error(&fe, key, "must be an array of at most %d messages", max);
+        *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+        return false;
+    }
+    size_t count = json_array_size(arr);
+    struct jspan raw = {r->body.data, r->body.len}, arr_raw = {NULL, 0}, elem = {NULL, 0};
+    bool have_raw = jspan_member(raw, key, &arr_raw);
+    size_t pos = 0;
+    struct message_in *m = calloc(count ? count : 1, sizeof *m);
+    if (!m) abort();
+    for (size_t i = 0; i < count; i++) {
+        json_t *obj = json_array_get(arr, i);
+        /* Without the raw array (an escaped key), fall back to jansson's rendering. */
+        if (!have_raw || !jspan_next_element(arr_raw, &pos, &elem)) elem = (struct jspan){"", 0};
+        message_parse(obj, elem, key, (int)i, &m[i], &fe);
+    }
+    if (fe.n) {
+        message_list_free(m, (int)count);
+        *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+        return false;
+    }
+    *out = m;
+    *n = (int)count;
+    return true;
+}
+
+/* The thread id from the path; false (with a 404) when it cannot name a thread. */
+static bool thread_param(const struct request *r, struct reply *err)
+{
+    if (valid_id(r->params[0])) return true;
+    *err = problem(r, PROB_NOT_FOUND, "no thread %s", r->params[0]);
+    return false;
+}
+
+static struct reply append_failed(const struct request *r, enum db_qs qs)
+{
+    if (qs == DB_CONFLICT) return problem(r, PROB_MESSAGE_EXISTS, "a message id is taken");
+    if (qs < 0) return db_failure(r, qs);
+    return problem(r, PROB_NOT_FOUND, "no thread %s", r->params[0]);
+}
+
+struct reply messages_create(struct request *r)
+{
+    struct reply err;
+    if (!thread_param(r, &err)) return err;
+    json_t *body;
+    if (!body_parse(r, &body, &err)) return err;
+    struct field_errors fe = {0};
+    struct message_in m;
+    message_parse(body, (struct jspan){r->body.data, r->body.len}, NULL, 0, &m, &fe);
+    if (fe.n) {
+        json_decref(body);
+        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    }
+    struct db_rows rows;
+    enum db_qs qs = messages_db_append(r->who.org_id, scope_user(r), r->params[0], &m, 1, &rows);
+    message_in_free(&m);
+    json_decref(body); /* m borrowed name and run_id from it */
+    if (qs <= 0) {
+        db_rows_free(&rows);
+        return append_failed(r, qs);
+    }
+    struct buf b = {0};
+    render_message(&b, &rows, 0);
+    db_rows_free(&rows);
+    return reply_json(201, &b);
+}
+
+struct reply messages_create_batch(struct request *r)
+{
+    struct reply err;
+    if (!thread_param(r, &err)) return err;
+    json_t *body;
+    if (!body_parse(r, &body, &err)) return err;
+    struct message_in *m;
+    int n;
+    struct field_errors fe = {0};
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        if (strcmp(key, "messages") != 0) field_error(&fe, key, "is not a known field");
+    }
+    if (fe.n) {
+        json_decref(body);
+        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    }
+    if (!message_list_parse(r, body, "messages", MAX_BATCH, &m, &n, &err)) {
+        json_decref(body);
+        return err;
+    }
+    if (n == 0) {
+        message_list_free(m, n);
+        json_decref(body);
+        field_error(&fe, "messages", "must hold at least one message");
+        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    }
+    struct db_rows rows;
+    enum db_qs qs = messages_db_append(r->who.org_id, scope_user(r), r->params[0], m, n, &rows);
+    message_list_free(m, n);
+    json_decref(body);
+    if (qs <= 0) {
+        db_rows_free(&rows);
+        return append_failed(r, qs);
+    }
+    struct page all = {.limit = db_nrows(&rows), .asc = true};
+    struct buf b = {0};
+    page_render(&b, &all, &rows, db_nrows(&rows), M_ID, render_message);
+    db_rows_free(&rows);
+    return reply_json(201, &b);
+}
+
+/* One of choices, or an invalid_query error. */
+static const char *query_choice(const struct request *r, const char *name,
+                                const char *const *choices, struct field_errors *fe)
+{
+    const char *v = req_query(r, name);
+    if (!v) return NULL;
+    for (int i = 0; choices[i]; i++)
+        if (!strcmp(v, choices[i])) return choices[i];
+    field_error(fe, name, "is not one of the allowed values");
+    return NULL;
+}
+
+struct reply messages_list(struct request *r)
+{
+    struct reply err;
+    if (!thread_param(r, &err)) return err;
+    struct page p;
+    if (!parse_page(r, false, &p, &err)) return err;
+    struct field_errors fe = {0};
+    struct message_filter f = {0};
+    f.role = query_choice(r, "role", roles, &fe);
+    f.status = query_choice(r, "status", statuses, &fe);
+    f.run_id = req_query(r, "run_id");
+    if (f.run_id && !valid_id(f.run_id)) field_error(&fe, "run_id", "must be an object id");
+    if (fe.n) return problem_fields(r, PROB_INVALID_QUERY, &fe);
+    struct db_rows rows;
+    enum db_qs qs = messages_db_list(r->who.org_id, scope_user(r), r->params[0], p.cursor,
+                                     page_scan_asc(&p), &f, page_fetch_limit(&p), &rows);
+    if (qs < 0) return db_failure(r, qs);
+    struct reply rep;
+    if (qs == 0)
+        rep = problem(r, PROB_NOT_FOUND, "no thread %s", r->params[0]);
+    else if (db_is_null(&rows, 0, M_NCOLS))
+        rep = problem(r, PROB_INVALID_CURSOR, "no message %s in this thread", p.cursor);
+    else {
+        /* A thread without matching messages yields one row of NULL message columns. */
+        int n = db_is_null(&rows, 0, M_ID) ? 0 : db_nrows(&rows);
+        struct buf b = {0};
+        page_render(&b, &p, &rows, n, M_ID, render_message);
+        rep = reply_json(200, &b);
+    }
+    db_rows_free(&rows);
+    return rep;
+}
+
+/* The message id from the path; false (with a 404) when it cannot name one. */
+static bool message_param(const struct request *r, struct reply *err)
+{
+    if (!thread_param(r, err)) return false;
+    if (valid_id(r->params[1])) return true;
+    *err = problem(r, PROB_NOT_FOUND, "no message %s", r->params[1]);
+    return false;
+}
+
+/* A single-message reply from rows (freed). */
+static struct reply message_reply(unsigned status, struct db_rows *rows)
+{
+    struct buf b = {0};
+    render_message(&b, rows, 0);
+    db_rows_free(rows);
+    return reply_json(status, &b);
+}
+
+struct reply messages_get(struct request *r)
+{
+    struct reply err;
+    if (!message_param(r, &err)) return err;
+    struct db_rows rows;
+    enum db_qs qs =
+        messages_db_get(r->who.org_id, scope_user(r), r->params[0], r->params[1], &rows);
+    if (qs < 0) return db_failure(r, qs);
+    if (qs == 0) {
+        db_rows_free(&rows);
+        return problem(r, PROB_NOT_FOUND, "no message %s", r->params[1]);
+    }
+    return message_reply(200, &rows);
+}
+
+enum { P_CONTENT, P_APPEND, P_STATUS, P_METADATA, P_COUNT };
+static const struct jfield patch_spec[] = {
+    [P_CONTENT] = {"content", JK_ANY},
+    [P_APPEND] = {"append", JK_STRING},
+    [P_STATUS] = {"status", JK_ENUM, .choices = statuses},
+    [P_METADATA] = {"metadata", JK_METADATA},
+};
+
+static bool prefers_minimal(const struct request *r)
+{
+    const char *prefer = req_header(r, "Prefer");
+    return prefer && strstr(prefer, "return=minimal") != NULL;
+}
+
+/* After a refused append or patch: the reason, from the message's current state. */
+static struct reply patch_refused(struct request *r, enum patch_refusal why)
+{
+    if (why == PATCH_NOT_FOUND) return problem(r, PROB_NOT_FOUND, "no message %s", r->params[1]);
+    if (why == PATCH_NOT_STRING) {
+        struct field_errors fe = {0};
+        field_error(&fe, "append", "the message content is not a string");
+        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    }
+    return problem(r, PROB_INVALID_STATE_TRANSITION,
+                   "a completed or incomplete message cannot change status or be appended to");
+}
+
+/* Why the one-statement append matched nothing. */
+static struct reply append_refused(struct request *r)
+{
+    struct db_rows rows;
+    enum db_qs qs =
+        messages_db_get(r->who.org_id, scope_user(r), r->params[0], r->params[1], &rows);
+    if (qs < 0) return db_failure(r, qs);
+    enum patch_refusal why = PATCH_NOT_FOUND;
+    if (qs > 0)
+        why = strcmp(db_str(&rows, 0, M_STATUS), "in_progress") ? PATCH_FINAL : PATCH_NOT_STRING;
+    db_rows_free(&rows);
+    return patch_refused(r, why);
+}
+
+static struct reply patched(const struct request *r, struct db_rows *rows)
+{
+    if (prefers_minimal(r)) {
+        db_rows_free(rows);
+        struct buf none = {0};
+        return reply_json(204, &none);
+    }
+    return message_reply(200, rows);
+}
+
+struct reply messages_update(struct request *r)
+{
+    struct reply err;
+    if (!message_param(r, &err)) return err;
+    json_t *body;
+    if (!body_parse(r, &body, &err)) return err;
+    struct jval v[P_COUNT];
+    struct field_errors fe = {0};
+    jspec_parse(body, patch_spec, P_COUNT, v, &fe);
+    if (v[P_CONTENT].present && !content_shape_ok(v[P_CONTENT].json))
+        field_error(&fe, "content", "must be a string or an array of parts with a type");
+    if (v[P_CONTENT].present && v[P_APPEND].present)
+        field_error(&fe, "append", "cannot be combined with content");
+    struct jspan raw = {r->body.data, r->body.len};
+    size_t clen = 0;
+    char *content = fe.n ? NULL : json_member_text(raw, body, "content", &clen);
+    if (clen > MAX_CONTENT_BYTES)
+        field_error(&fe, "content", "must be at most %d bytes", MAX_CONTENT_BYTES);
+    char *metadata = fe.n ? NULL : metadata_member(raw, body, "metadata", &fe);
+    struct reply rep;
+    struct db_rows rows;
+    enum db_qs qs;
+    if (fe.n) {
+        rep = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    } else if (v[P_APPEND].present && !v[P_STATUS].present && !v[P_METADATA].present) {
+        /* The streaming hot path: one statement. */
+        qs = messages_db_append_delta(r->who.org_id, scope_user(r), r->params[0], r->params[1],
+                                      v[P_APPEND].str, prefers_minimal(r), &rows);
+        rep = qs < 0 ? db_failure(r, qs) : qs == 0 ? append_refused(r) : patched(r, &rows);
+        if (qs == 0) db_rows_free(&rows);
+    } else {
+        struct message_patch p = {content, v[P_APPEND].str, v[P_STATUS].str, metadata};
+        enum patch_refusal why;
+        qs = messages_db_patch(r->who.org_id, scope_user(r), r->params[0], r->params[1], &p, &why,
+                               &rows);
+        rep = qs < 0 ? db_failure(r, qs) : qs == 0 ? patch_refused(r, why) : patched(r, &rows);
+    }
+    free(content);
+    free(metadata);
+    json_decref(body);
+    return rep;
+}
+
+struct reply messages_delete(struct request *r)
+{
+    struct reply err;
+    if (!message_param(r, &err)) return err;
+    enum db_qs qs = messages_db_delete(r->who.org_id, scope_user(r), r->params[0], r->params[1]);
+    if (qs < 0) return db_failure(r, qs);
+    if (qs == 0) return problem(r, PROB_NOT_FOUND, "no message %s", r->params[1]);
+    struct buf b = {0};
+    buf_puts(&b, "{\"id\":");
+    buf_json_str(&b, r->params[1]);
+    buf_puts(&b, ",\"object\":\"message.deleted\",\"deleted\":true}");
+    return reply_json(200, &b);
+}
+
+struct reply messages_clear(struct request *r)
+{
+    struct reply err;
+    if (!thread_param(r, &err)) return err;
+    long long count = 0;
+    enum db_qs qs = messages_db_clear(r->who.org_id, scope_user(r), r->params[0], &count);
+    if (qs < 0) return db_failure(r, qs);
+    if (qs == 0) return problem(r, PROB_NOT_FOUND, "no thread %s", r->params[0]);
+    struct buf b = {0};
+    buf_puts(&b, "{\"object\":\"thread.messages.deleted\",\"thread_id\":");
+    buf_json_str(&b, r->params[0]);
+    buf_printf(&b, ",\"deleted_count\":%lld}", count);
+    return reply_json(200, &b);
+}
