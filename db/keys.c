@@ -44,6 +44,10 @@ static struct db_stmt st_create_org = {
     " SELECT o.id, $3, 'admin', $4, $5 FROM o",
     0};
 
+const struct db_stmt *const keys_db_stmts[] = {&st_lookup,     &st_insert,   &st_list_asc,
+                                               &st_list_desc,  &st_position, &st_revoke,
+                                               &st_create_org, NULL};
+
 static int role_parse(const char *s)
 {
     if (!strcmp(s, "admin")) return ROLE_ADMIN;

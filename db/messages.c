@@ -147,6 +147,11 @@ static struct db_stmt st_clear = {
     " WHERE org_id = $1 AND id = (SELECT id FROM t) RETURNING (SELECT count(*) FROM d)",
     0};
 
+const struct db_stmt *const messages_db_stmts[] = {
+    &st_append,      &st_append_batch, &st_insert_initial, &st_list_asc, &st_list_desc,
+    &st_get,         &st_delta,        &st_delta_min,      &st_lock,     &st_patch,
+    &st_drop_deltas, &st_delete,       &st_clear,          NULL};
+
 /* Appends one element to a PostgreSQL text[] literal being built in b. */
 static void array_add(struct buf *b, const char *s)
 {

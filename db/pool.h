@@ -61,6 +61,10 @@ enum db_qs db_transaction(db_tx_fn body, void *arg);
 /* Runs an unprepared statement text with no parameters (BEGIN, COMMIT, ...). */
 enum db_qs db_simple(struct db_conn *c, const char *sql);
 
+/* Every statement of each db/ file, NULL-terminated (for `convstore sql`). */
+extern const struct db_stmt *const keys_db_stmts[],
+    *const threads_db_stmts[], *const messages_db_stmts[], *const migrate_db_stmts[];
+
 void db_rows_free(struct db_rows *rows);
 int db_nrows(const struct db_rows *rows);
 /* Column value as text; NULL for SQL NULL. Borrowed from rows. */

@@ -72,6 +72,10 @@ static struct db_stmt st_list_user_desc = {"thread_list_user_desc",
                                            " AND n < $2" LIST_FILTERS " ORDER BY n DESC LIMIT $7",
                                            0};
 
+const struct db_stmt *const threads_db_stmts[] = {
+    &st_insert,   &st_get,       &st_update,        &st_delete,         &st_position,
+    &st_list_asc, &st_list_desc, &st_list_user_asc, &st_list_user_desc, NULL};
+
 struct insert_tx {
     const char *const *params; /* of st_insert */
     const struct message_in *m;

@@ -13,16 +13,11 @@ struct reply ops_healthz(struct request *r)
     return reply_json(200, &b);
 }
 
-static struct db_stmt st_schema = {"schema_version",
-                                   "SELECT COALESCE(max(version), 0) FROM convstore_migrations", 0};
-
 struct reply ops_readyz(struct request *r)
 {
-    struct db_rows rows;
-    enum db_qs qs = db_run(&st_schema, 0, NULL, &rows);
+    int64_t version = 0;
+    enum db_qs qs = migrate_db_version(&version);
     if (qs < 0) return problem(r, PROB_DATABASE_UNAVAILABLE, "the database cannot be reached");
-    int64_t version = db_int(&rows, 0, 0);
-    db_rows_free(&rows);
     if (version != migrate_latest_known())
         return problem(r, PROB_DATABASE_UNAVAILABLE, "schema version %lld, this binary needs %d",
                        (long long)version, migrate_latest_known());

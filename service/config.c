@@ -130,16 +130,16 @@ bool config_load(int *argc, char **argv)
 
 void config_print_help(const char *prog)
 {
-    printf(
-        "Usage: %s [options] <command>\n\n"
-        "convstore: conversation persistence for AI agents (threads, messages, runs,\n"
-        "checkpoints, events) as an HTTP/JSON service over PostgreSQL.\n\n"
-        "Commands:\n"
-        "  serve               apply pending migrations (unless disabled) and serve HTTP\n"
-        "  migrate             apply pending migrations and exit\n"
-        "  org create <name>   create an org and print {\"org_id\",\"api_key\"} (an admin key)\n\n"
-        "Options (each also an environment variable; flags win):\n",
-        prog);
+    printf("Usage: %s [options] <command>\n\n"
+           "convstore: conversation persistence for AI agents (threads, messages, runs,\n"
+           "checkpoints, events) as an HTTP/JSON service over PostgreSQL.\n\n"
+           "Commands:\n"
+           "  serve               apply pending migrations (unless disabled) and serve HTTP\n"
+           "  migrate             apply pending migrations and exit\n"
+           "  org create <name>   create an org and print {\"org_id\",\"api_key\"} (an admin key)\n"
+           "  sql [name]          list the prepared SQL statements, or print one\n\n"
+           "Options (each also an environment variable; flags win):\n",
+           prog);
     for (size_t i = 0; i < NOPTIONS; i++) {
         char flag[64];
         snprintf(flag, sizeof flag, "--%s", options[i].flag);

@@ -102,6 +102,25 @@ static int cmd_org_create(const char *name)
     return 0;
 }
 
+/* Prints the SQL of one prepared statement, or the names of all (for benchmarks and review). */
+static int cmd_sql(const char *name)
+{
+    const struct db_stmt *const *files[] = {keys_db_stmts, threads_db_stmts, messages_db_stmts,
+                                            migrate_db_stmts};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
+        for (const struct db_stmt *const *st = files[f]; *st; st++) {
+            if (!name)
+                printf("%s\n", (*st)->name);
+            else if (!strcmp(name, (*st)->name)) {
+                printf("%s\n", (*st)->sql);
+                return 0;
+            }
+        }
+    if (!name) return 0;
+    fprintf(stderr, "convstore: no statement named %s (convstore sql lists them)\n", name);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -113,6 +132,8 @@ int main(int argc, char **argv)
     if (!config_load(&argc, argv)) return 2;
     if (argc >= 2 && !strcmp(argv[1], "serve") && argc == 2) return cmd_serve();
     if (argc >= 2 && !strcmp(argv[1], "migrate") && argc == 2) return cmd_migrate();
+    if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "sql"))
+        return cmd_sql(argc == 3 ? argv[2] : NULL);
     if (argc == 4 && !strcmp(argv[1], "org") && !strcmp(argv[2], "create"))
         return cmd_org_create(argv[3]);
     config_print_help(argv[0]);
