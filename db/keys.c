@@ -32,10 +32,13 @@ static struct db_stmt st_list_desc = {"key_list_desc",
 static struct db_stmt st_position = {"key_position",
                                      "SELECT n FROM api_keys WHERE org_id = $1 AND id = $2", 0};
 
-static struct db_stmt st_revoke = {"key_revoke",
-                                   "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())"
-                                   " WHERE org_id = $1 AND id = $2 RETURNING " KEY_COLS,
-                                   0};
+/* The NOTIFY (sent at commit) makes every instance drop its key cache. */
+static struct db_stmt st_revoke = {
+    "key_revoke",
+    "WITH r AS (UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())"
+    " WHERE org_id = $1 AND id = $2 RETURNING " KEY_COLS ")"
+    " SELECT r.*, pg_notify('convstore_keys', r.id::text) FROM r",
+    0};
 
 static struct db_stmt st_create_org = {
     "org_create",

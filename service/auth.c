@@ -2,12 +2,16 @@
 #include "auth.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <uuid/uuid.h>
 
 #include "db/keys.h"
+#include "listen.h"
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -85,6 +89,127 @@ void auth_uuid(char out[37])
     uuid_unparse_lower(u, out);
 }
 
+#define CACHE_SLOTS 4096 /* a power of two */
+#define CACHE_PROBE 8
+
+struct cache_entry {
+    char hash[KEY_HASH_HEX_LEN + 1]; /* "" when free */
+    struct principal who;
+    int64_t expires_ms;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct cache_entry slots[CACHE_SLOTS];
+    int ttl_ms;
+    atomic_bool usable;     /* the LISTEN connection is up, so invalidations reach us */
+    atomic_uint generation; /* bumped by every invalidation */
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The hash is hex of SHA-256, so its leading digits are already well spread. */
+static unsigned slot_of(const char *hash)
+{
+    unsigned h = 0;
+    for (int i = 2; i < 10; i++)
+        h = h * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return h & (CACHE_SLOTS - 1);
+}
+
+static void cache_clear(void)
+{
+    pthread_mutex_lock(&cache.mu);
+    atomic_fetch_add(&cache.generation, 1);
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        cache.slots[i].hash[0] = '\0';
+    pthread_mutex_unlock(&cache.mu);
+}
+
+static bool cache_get(const char *hash, struct principal *who)
+{
+    if (!atomic_load(&cache.usable)) return false;
+    bool hit = false;
+    int64_t now = now_ms();
+    unsigned s = slot_of(hash);
+    pthread_mutex_lock(&cache.mu);
+    for (int i = 0; i < CACHE_PROBE && !hit; i++) {
+        struct cache_entry *e = &cache.slots[(s + (unsigned)i) & (CACHE_SLOTS - 1)];
+        if (e->hash[0] && e->expires_ms > now && !strcmp(e->hash, hash)) {
+            *who = e->who;
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&cache.mu);
+    return hit;
+}
+
+/* Stores a lookup made at `generation`; dropped if an invalidation happened since, so a key
+ * revoked while its lookup was in flight is never cached. */
+static void cache_put(const char *hash, const struct principal *who, unsigned generation)
+{
+    int64_t now = now_ms();
+    unsigned s = slot_of(hash);
+    pthread_mutex_lock(&cache.mu);
+    if (atomic_load(&cache.generation) != generation) {
+        pthread_mutex_unlock(&cache.mu);
+        return;
+    }
+    /* A free or expired slot near home, else overwrite home. */
+    struct cache_entry *target = &cache.slots[s];
+    for (int i = 0; i < CACHE_PROBE; i++) {
+        struct cache_entry *e = &cache.slots[(s + (unsigned)i) & (CACHE_SLOTS - 1)];
+        if (!e->hash[0] || e->expires_ms <= now || !strcmp(e->hash, hash)) {
+            target = e;
+            break;
+        }
+    }
+    memcpy(target->hash, hash, sizeof target->hash);
+    target->who = *who;
+    target->expires_ms = now + cache.ttl_ms;
+    pthread_mutex_unlock(&cache.mu);
+}
+
+void auth_cache_forget(const char *key_id)
+{
+    pthread_mutex_lock(&cache.mu);
+    atomic_fetch_add(&cache.generation, 1);
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (cache.slots[i].hash[0] && !strcmp(cache.slots[i].who.key_id, key_id))
+            cache.slots[i].hash[0] = '\0';
+    pthread_mutex_unlock(&cache.mu);
+}
+
+/* Revocations are rare: any notification simply empties the cache. */
+static void on_key_event(const char *payload)
+{
+    cache_clear();
+}
+
+static void on_listen_state(bool connected)
+{
+    /* Whatever happened while we were deaf is unknown: start empty either way. */
+    cache_clear();
+    atomic_store(&cache.usable, connected && cache.ttl_ms > 0);
+}
+
+void auth_cache_start(const char *conninfo, int ttl_ms)
+{
+    cache.ttl_ms = ttl_ms;
+    if (ttl_ms > 0) listen_start(conninfo, "LISTEN convstore_keys", on_key_event, on_listen_state);
+}
+
+void auth_cache_stop(void)
+{
+    listen_stop();
+    atomic_store(&cache.usable, false);
+}
+
 enum db_qs auth_resolve(const char *authorization, struct principal *who)
 {
     if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0) return DB_NO_RESULTS;
@@ -94,5 +219,9 @@ enum db_qs auth_resolve(const char *authorization, struct principal *who)
     if (!auth_key_shape_ok(key)) return DB_NO_RESULTS;
     char hash[KEY_HASH_HEX_LEN + 1];
     auth_hash_key(key, hash);
-    return keys_db_lookup(hash, who);
+    if (cache_get(hash, who)) return DB_ONE_RESULT;
+    unsigned generation = atomic_load(&cache.generation);
+    enum db_qs qs = keys_db_lookup(hash, who);
+    if (qs == DB_ONE_RESULT && atomic_load(&cache.usable)) cache_put(hash, who, generation);
+    return qs;
 }

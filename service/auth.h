@@ -29,4 +29,15 @@ enum db_qs auth_resolve(const char *authorization, struct principal *who);
 
 const char *role_name(enum role r);
 
+/*
+ * The key cache: resolved keys are remembered for ttl_ms so most requests skip the lookup.
+ * Revocation stays immediate: the revoking instance drops the key at once, and every instance
+ * drops its whole cache on a NOTIFY on convstore_keys (sent by the revoke statement). While the
+ * LISTEN connection is down the cache is bypassed. ttl_ms 0 disables it.
+ */
+void auth_cache_start(const char *conninfo, int ttl_ms);
+void auth_cache_stop(void);
+/* Forgets the key with this id (called after a revoke, before the reply goes out). */
+void auth_cache_forget(const char *key_id);
+
 #endif

@@ -16,6 +16,7 @@ struct config {
     int statement_timeout_ms;
     const char *log_level;
     bool auto_migrate;
+    int auth_cache_ttl_ms;
 };
 
 extern struct config cfg;

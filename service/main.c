@@ -52,11 +52,13 @@ static int cmd_serve(void)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    auth_cache_start(cfg.database_url, cfg.auth_cache_ttl_ms);
     if (!server_start()) return 1;
     int sig = 0;
     sigwait(&set, &sig);
     log_msgf(LOG_INFO, "stopping on signal %d", sig);
     server_stop();
+    auth_cache_stop();
     db_pool_shutdown();
     log_line(LOG_INFO, "stopped", NULL);
     return 0;
