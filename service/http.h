@@ -41,6 +41,7 @@ struct reply {
     const char *allow;    /* 405: the Allow header */
     int retry_after;      /* > 0: Retry-After seconds */
     bool www_authenticate;
+    bool replayed; /* an Idempotency-Key replay: Idempotent-Replayed: true */
 };
 
 /* Query string and header lookup; NULL when absent. */

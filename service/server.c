@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "idempotency.h"
 #include "log.h"
 #include "problem.h"
 #include "router.h"
@@ -88,6 +89,7 @@ static enum MHD_Result send_reply(struct request_state *st, struct reply *rep)
         snprintf(ra, sizeof ra, "%d", rep->retry_after);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
+    if (rep->replayed) MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     if (rep->www_authenticate)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ok = MHD_queue_response(st->req.conn, rep->status, resp);
@@ -136,6 +138,7 @@ static struct reply dispatch(struct request_state *st)
     }
     if (r->body.len > 0 && !is_json_content_type(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return problem(r, PROB_UNSUPPORTED_MEDIA_TYPE, NULL);
+    if (!strcmp(r->method, "POST")) return idempotent_run(r, route->handler);
     return route->handler(r);
 }
 
