@@ -18,6 +18,7 @@ LIBOBJ := $(filter-out $(B)/obj/service/main.o,$(OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+SPEC ?= openapi/openapi.yaml
 
 .PHONY: all build deps run stop test unit check-format format lint bench clean
 
@@ -31,9 +32,9 @@ $(B)/obj/%.o: %.c $(wildcard service/*.h routes/*.h db/*.h)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Migrations and the OpenAPI document are compiled into the binary.
-$(B)/gen/embedded.c: $(MIGRATIONS) openapi/openapi.yaml scripts/embed.sh
+$(B)/gen/embedded.c: $(MIGRATIONS) $(SPEC) scripts/embed.sh
 	@mkdir -p $(dir $@)
-	scripts/embed.sh $@ openapi/openapi.yaml $(MIGRATIONS)
+	scripts/embed.sh $@ $(SPEC) $(MIGRATIONS)
 
 $(B)/obj/gen/embedded.o: $(B)/gen/embedded.c
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define MAX_STMTS 256
 
@@ -141,6 +142,7 @@ static bool ensure_healthy(struct db_conn *c)
     if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) drop(c);
     if (!c->pg) {
         c->pg = connect_with(pool.conninfo, c);
+        metrics_count(MC_DB_RECONNECTS);
         if (!c->pg) return false;
         if (!configure(c)) {
             drop(c);
@@ -170,6 +172,7 @@ struct db_conn *db_acquire(void)
         int rc = pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline);
         if (rc == ETIMEDOUT && pool.nfree == 0) {
             pthread_mutex_unlock(&pool.mu);
+            metrics_count(MC_POOL_TIMEOUTS);
             log_line(LOG_WARN, "no pooled connection within the wait timeout", NULL);
             return NULL;
         }
@@ -229,6 +232,7 @@ static enum db_qs classify(struct db_conn *c, PGresult *res, const char *what)
     } else {
         qs = DB_HARD_ERROR;
     }
+    metrics_count(MC_DB_ERRORS);
     struct buf b = {0};
     buf_puts(&b, "\"statement\":");
     buf_json_str(&b, what);

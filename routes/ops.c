@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "embedded.h"
+#include "metrics.h"
 #include "migrate.h"
 
 struct reply ops_healthz(struct request *r)
@@ -24,6 +25,15 @@ struct reply ops_readyz(struct request *r)
     struct buf b = {0};
     buf_puts(&b, "{\"status\":\"ready\"}");
     return reply_json(200, &b);
+}
+
+struct reply ops_metrics(struct request *r)
+{
+    struct buf b = {0};
+    metrics_render(&b);
+    struct reply rep = reply_json(200, &b);
+    rep.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return rep;
 }
 
 struct reply ops_openapi(struct request *r)

@@ -13,6 +13,7 @@
 struct reply ops_healthz(struct request *r);
 struct reply ops_readyz(struct request *r);
 struct reply ops_openapi(struct request *r);
+struct reply ops_metrics(struct request *r);
 
 /* keys.c */
 struct reply keys_me(struct request *r);

@@ -6,6 +6,7 @@ const struct route convstore_routes[] = {
     {"GET", "/healthz", ops_healthz, true},
     {"GET", "/readyz", ops_readyz, true},
     {"GET", "/openapi.json", ops_openapi, true},
+    {"GET", "/metrics", ops_metrics, true},
     {"GET", "/v1/me", keys_me, false},
     {"GET", "/v1/keys", keys_list, false},
     {"POST", "/v1/keys", keys_create, false},

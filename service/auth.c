@@ -12,6 +12,7 @@
 
 #include "db/keys.h"
 #include "listen.h"
+#include "metrics.h"
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -219,7 +220,11 @@ enum db_qs auth_resolve(const char *authorization, struct principal *who)
     if (!auth_key_shape_ok(key)) return DB_NO_RESULTS;
     char hash[KEY_HASH_HEX_LEN + 1];
     auth_hash_key(key, hash);
-    if (cache_get(hash, who)) return DB_ONE_RESULT;
+    if (cache_get(hash, who)) {
+        metrics_count(MC_AUTH_CACHE_HITS);
+        return DB_ONE_RESULT;
+    }
+    metrics_count(MC_AUTH_CACHE_MISSES);
     unsigned generation = atomic_load(&cache.generation);
     enum db_qs qs = keys_db_lookup(hash, who);
     if (qs == DB_ONE_RESULT && atomic_load(&cache.usable)) cache_put(hash, who, generation);

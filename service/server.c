@@ -25,6 +25,7 @@
 #include "config.h"
 #include "idempotency.h"
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "router.h"
 
@@ -34,6 +35,7 @@ struct request_state {
     struct request req;
     struct timespec started;
     unsigned status;
+    int route;    /* index into convstore_routes; -1 until one matches */
     bool replied; /* a response is queued */
     bool discard; /* answered before the body arrived: drop whatever follows */
 };
@@ -129,6 +131,7 @@ static struct reply dispatch(struct request_state *st)
     case ROUTE_FOUND:
         break;
     }
+    st->route = (int)(route - convstore_routes);
     if (!route->public) {
         enum db_qs qs = auth_resolve(req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->who);
         if (qs == DB_UNAVAILABLE) return problem(r, PROB_DATABASE_UNAVAILABLE, NULL);
@@ -176,6 +179,7 @@ static struct request_state *request_begin(struct MHD_Connection *conn, const ch
     struct request_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     clock_gettime(CLOCK_MONOTONIC, &st->started);
+    st->route = -1;
     st->req.conn = conn;
     st->req.method = method;
     st->req.path = url;
@@ -238,6 +242,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
                 (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
+    metrics_request(st->route, st->status ? st->status : 499u, ms / 1e3);
     if (log_enabled(LOG_INFO)) {
         struct buf b = {0};
         buf_puts(&b, "\"request_id\":");
