@@ -330,10 +330,12 @@ bool server_start(void)
     }
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
-    char extra[128];
-    snprintf(extra, sizeof extra, "\"listen\":\"%s\",\"port\":%u", cfg.listen,
-             info ? (unsigned)info->port : 0u);
-    log_line(LOG_INFO, "listening", extra);
+    struct buf extra = {0};
+    buf_puts(&extra, "\"listen\":");
+    buf_json_str(&extra, cfg.listen);
+    buf_printf(&extra, ",\"port\":%u", info ? (unsigned)info->port : 0u);
+    log_line(LOG_INFO, "listening", extra.data);
+    buf_free(&extra);
     return true;
 }
 
