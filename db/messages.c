@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_CONTENT "524288" /* bytes of content, appends included */
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
 /* The thread ($1 org, $2 thread) is visible to the caller ($3 user or NULL). */
 #define VISIBLE                                                                                    \
@@ -83,12 +84,17 @@ static struct db_stmt st_get = {"msg_get",
 
 /* The streaming fast path: one statement, and the content is never rewritten. The outer query
  * cannot see the delta its CTE inserts, so the full variant appends $5 itself. */
-#define DELTA(out)                                                                                 \
-    "WITH m AS (UPDATE messages SET delta_count = delta_count + 1, updated_at = now()"             \
-    " WHERE org_id = $1 AND thread_id = $2 AND id = $4 AND status = 'in_progress'"                 \
-    " AND left(content, 1) = '\"' AND " VISIBLE " RETURNING *),"                                   \
-    " d AS (INSERT INTO message_deltas (org_id, thread_id, seq, n, delta)"                         \
+// clang-format off
+#define DELTA(out) \
+    "WITH m AS (UPDATE messages SET delta_count = delta_count + 1," \
+    " delta_bytes = delta_bytes + octet_length($5), updated_at = now()" \
+    " WHERE org_id = $1 AND thread_id = $2 AND id = $4 AND status = 'in_progress'" \
+    " AND left(content, 1) = '\"'" \
+    " AND octet_length(content) + delta_bytes + octet_length($5) <= " MAX_CONTENT \
+    " AND " VISIBLE " RETURNING *)," \
+    " d AS (INSERT INTO message_deltas (org_id, thread_id, seq, n, delta)" \
     " SELECT org_id, thread_id, seq, delta_count, $5 FROM m) SELECT " out " FROM m"
+// clang-format on
 static struct db_stmt st_delta = {
     "msg_delta",
     DELTA("id, thread_id, seq, role, to_json((content::json #>> '{}') || COALESCE((SELECT"
@@ -106,22 +112,25 @@ static struct db_stmt st_lock = {"msg_lock",
 
 /* $1 org, $2 thread, $3 id (visibility was checked under the row lock); $4 new content or
  * NULL, $5 fold deltas into content, $6 status or NULL, $7 metadata patch or NULL. */
+/* True when this PATCH leaves no pending deltas: new content, or folding them in. */
+#define RESET "($4::text IS NOT NULL OR $5::bool)"
+// clang-format off
 static struct db_stmt st_patch = {
     "msg_patch",
-    "UPDATE messages m SET content = CASE WHEN $4::text IS NOT NULL THEN $4"
-    " WHEN $5::bool AND m.delta_count > 0 THEN " CONTENT(
-        "m") " ELSE m.content END,"
-             " delta_count = CASE WHEN $4::text IS NOT NULL OR $5::bool THEN 0 ELSE m.delta_count "
-             "END,"
-             " status = COALESCE($6, m.status),"
-             " metadata = CASE WHEN $7::jsonb IS NULL THEN m.metadata ELSE ((m.metadata::jsonb"
-             " || COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each($7::jsonb)"
-             " WHERE value <> 'null'::jsonb), '{}'))"
-             " - ARRAY(SELECT key FROM jsonb_each($7::jsonb) WHERE value = 'null'::jsonb))::text "
-             "END,"
-             " updated_at = now() WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $3"
-             " RETURNING " COLS("m"),
+    "UPDATE messages m SET"
+    " content = CASE WHEN $4::text IS NOT NULL THEN $4"
+    "   WHEN $5::bool AND m.delta_count > 0 THEN " CONTENT("m") " ELSE m.content END,"
+    " delta_count = CASE WHEN " RESET " THEN 0 ELSE m.delta_count END,"
+    " delta_bytes = CASE WHEN " RESET " THEN 0 ELSE m.delta_bytes END,"
+    " status = COALESCE($6, m.status),"
+    " metadata = CASE WHEN $7::jsonb IS NULL THEN m.metadata ELSE ((m.metadata::jsonb"
+    "   || COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each($7::jsonb)"
+    "   WHERE value <> 'null'::jsonb), '{}'))"
+    "   - ARRAY(SELECT key FROM jsonb_each($7::jsonb) WHERE value = 'null'::jsonb))::text END,"
+    " updated_at = now() WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $3"
+    " RETURNING " COLS("m"),
     0};
+// clang-format on
 
 static struct db_stmt st_drop_deltas = {
     "msg_drop_deltas",
@@ -291,7 +300,8 @@ static enum db_qs patch_in_tx(struct db_conn *c, void *arg)
         const char *params[] = {key[0], key[1], key[2], key[3], p->append};
         qs = db_exec(c, &st_delta_min, 5, params, &cur);
         db_rows_free(&cur);
-        if (qs <= 0) return qs < 0 ? qs : DB_HARD_ERROR;
+        if (qs == 0) *refusal = PATCH_TOO_LONG; /* the row is locked and checked: only the size */
+        if (qs <= 0) return qs;
     }
     bool fold = p->status && strcmp(p->status, "in_progress") != 0;
     const char *params[] = {key[0],           key[1],    key[3],           p->content,

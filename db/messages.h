@@ -69,7 +69,7 @@ struct message_patch {
     const char *status;         /* new status, or NULL to keep */
     const char *metadata_patch; /* JSON object to merge, or NULL */
 };
-enum patch_refusal { PATCH_OK, PATCH_NOT_FOUND, PATCH_FINAL, PATCH_NOT_STRING };
+enum patch_refusal { PATCH_OK, PATCH_NOT_FOUND, PATCH_FINAL, PATCH_NOT_STRING, PATCH_TOO_LONG };
 /* The general PATCH in one transaction: validates the transition, applies it, folds deltas into
  * content when the message leaves in_progress or gets new content. */
 enum db_qs messages_db_patch(const char *org, const char *user, const char *thread, const char *id,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth.h"
 #include "db/messages.h"
@@ -350,19 +351,31 @@ static const struct jfield patch_spec[] = {
     [P_METADATA] = {"metadata", JK_METADATA},
 };
 
+/* Prefer (RFC 7240) is a comma-separated list; return=minimal asks for 204 without a body. */
 static bool prefers_minimal(const struct request *r)
 {
-    const char *prefer = req_header(r, "Prefer");
-    return prefer && strstr(prefer, "return=minimal") != NULL;
+    const char *p = req_header(r, "Prefer");
+    while (p && *p) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",;");
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 14 && !strncasecmp(p, "return=minimal", 14)) return true;
+        p += strcspn(p, ",");
+    }
+    return false;
 }
 
 /* After a refused append or patch: the reason, from the message's current state. */
 static struct reply patch_refused(struct request *r, enum patch_refusal why)
 {
     if (why == PATCH_NOT_FOUND) return problem(r, PROB_NOT_FOUND, "no message %s", r->params[1]);
-    if (why == PATCH_NOT_STRING) {
+    if (why == PATCH_NOT_STRING || why == PATCH_TOO_LONG) {
         struct field_errors fe = {0};
-        field_error(&fe, "append", "the message content is not a string");
+        if (why == PATCH_NOT_STRING)
+            field_error(&fe, "append", "the message content is not a string");
+        else
+            field_error(&fe, "append", "the content would exceed %d bytes", MAX_CONTENT_BYTES);
         return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
     }
     return problem(r, PROB_INVALID_STATE_TRANSITION,
@@ -377,8 +390,10 @@ static struct reply append_refused(struct request *r)
         messages_db_get(r->who.org_id, scope_user(r), r->params[0], r->params[1], &rows);
     if (qs < 0) return db_failure(r, qs);
     enum patch_refusal why = PATCH_NOT_FOUND;
-    if (qs > 0)
-        why = strcmp(db_str(&rows, 0, M_STATUS), "in_progress") ? PATCH_FINAL : PATCH_NOT_STRING;
+    if (qs > 0 && strcmp(db_str(&rows, 0, M_STATUS), "in_progress") != 0)
+        why = PATCH_FINAL;
+    else if (qs > 0)
+        why = db_str(&rows, 0, M_CONTENT)[0] == '"' ? PATCH_TOO_LONG : PATCH_NOT_STRING;
     db_rows_free(&rows);
     return patch_refused(r, why);
 }
@@ -388,7 +403,10 @@ static struct reply patched(const struct request *r, struct db_rows *rows)
     if (prefers_minimal(r)) {
         db_rows_free(rows);
         struct buf none = {0};
-        return reply_json(204, &none);
+        struct reply rep = reply_json(204, &none);
+        rep.content_type = NULL;
+        rep.preference_applied = "return=minimal";
+        return rep;
     }
     return message_reply(200, rows);
 }

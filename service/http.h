@@ -41,7 +41,8 @@ struct reply {
     const char *allow;    /* 405: the Allow header */
     int retry_after;      /* > 0: Retry-After seconds */
     bool www_authenticate;
-    bool replayed; /* an Idempotency-Key replay: Idempotent-Replayed: true */
+    bool replayed;                  /* an Idempotency-Key replay: Idempotent-Replayed: true */
+    const char *preference_applied; /* Preference-Applied header, or NULL */
 };
 
 /* Query string and header lookup; NULL when absent. */

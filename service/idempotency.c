@@ -77,7 +77,8 @@ static struct reply replay(struct request *r, const char *key, const char *hash)
         struct buf b = {0};
         buf_puts(&b, db_str(&rows, 0, IK_BODY));
         rep = reply_json((unsigned)db_int(&rows, 0, IK_STATUS), &b);
-        if (!strcmp(db_str(&rows, 0, IK_CONTENT_TYPE), "application/problem+json"))
+        const char *type = db_str(&rows, 0, IK_CONTENT_TYPE);
+        if (type && !strcmp(type, "application/problem+json"))
             rep.content_type = "application/problem+json";
         if (!db_is_null(&rows, 0, IK_ETAG)) rep.etag_version = db_int(&rows, 0, IK_ETAG);
         rep.replayed = true;

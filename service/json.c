@@ -39,7 +39,10 @@ bool body_parse(const struct request *r, json_t **out, struct reply *err)
         return false;
     }
     json_error_t je;
-    json_t *doc = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
+    /* Integers of any size are fine in opaque JSON (it is stored from the raw bytes), so they
+     * are decoded as reals: read an integer field with json_number_value and check it. */
+    json_t *doc = json_loadb(r->body.data, r->body.len,
+                             JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
     if (!doc) {
         *err = problem(r, PROB_INVALID_JSON, "%s (at byte %d)", je.text, je.position);
         return false;
@@ -331,6 +334,31 @@ static size_t skip_value(const char *p, size_t i, size_t n)
     return n;
 }
 
+/* Whether the raw (still escaped) JSON string body raw[0..n) spells the ASCII key. */
+static bool key_equals(const char *raw, size_t n, const char *key)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++, k++) {
+        unsigned c = (unsigned char)raw[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = raw[++i];
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            const char *hit = strchr(from, e);
+            if (e == 'u' && i + 4 < n) {
+                char hex[5] = {raw[i + 1], raw[i + 2], raw[i + 3], raw[i + 4], 0};
+                c = (unsigned)strtoul(hex, NULL, 16);
+                i += 4;
+            } else if (hit && e) {
+                c = (unsigned char)to[hit - from];
+            } else {
+                return false;
+            }
+        }
+        if (!key[k] || (unsigned char)key[k] != c) return false;
+    }
+    return key[k] == '\0';
+}
+
 bool jspan_member(struct jspan obj, const char *key, struct jspan *out)
 {
     const char *p = obj.p;
@@ -340,7 +368,8 @@ bool jspan_member(struct jspan obj, const char *key, struct jspan *out)
     i = skip_ws(p, i + 1, n);
     while (i < n && p[i] == '"') {
         size_t kend = skip_string(p, i, n);
-        bool match = kend - i - 2 == klen && memcmp(p + i + 1, key, klen) == 0;
+        bool match = kend - i - 2 == klen ? memcmp(p + i + 1, key, klen) == 0
+                                          : key_equals(p + i + 1, kend - i - 2, key);
         i = skip_ws(p, kend, n);
         if (i >= n || p[i] != ':') return false;
         i = skip_ws(p, i + 1, n);

@@ -19,7 +19,6 @@ static const struct problem_info registry[PROB__COUNT] = {
     [PROB_MESSAGE_EXISTS] = {"message_exists", 409, "A message with this id already exists"},
     [PROB_INVALID_STATE_TRANSITION] = {"invalid_state_transition", 409,
                                        "The object's state does not allow this change"},
-    [PROB_CONFLICT] = {"conflict", 409, "Conflicting concurrent change"},
     [PROB_IDEMPOTENCY_KEY_REUSED] = {"idempotency_key_reused", 409,
                                      "Idempotency-Key was used for a different request"},
     [PROB_IDEMPOTENCY_KEY_IN_USE] = {"idempotency_key_in_use", 409,

@@ -78,7 +78,10 @@ static enum MHD_Result send_reply(struct request_state *st, struct reply *rep)
     char *data = buf_take(&rep->body);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    if (rep->content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    if (rep->preference_applied)
+        MHD_add_response_header(resp, "Preference-Applied", rep->preference_applied);
     MHD_add_response_header(resp, "X-Request-Id", st->req.request_id);
     if (rep->etag_version > 0) {
         char etag[32];

@@ -137,6 +137,11 @@ static void test_spans(void **state)
     assert_false(jspan_next_element(s, &pos, &e));
     assert_false(jspan_member(obj, "missing", &s));
     assert_false(jspan_member(obj, "conten", &s));
+    const char *esc = "{\"c\\u006fntent\":\"x\",\"a\\\"b\":1}";
+    assert_true(jspan_member((struct jspan){esc, strlen(esc)}, "content", &s));
+    assert_memory_equal(s.p, "\"x\"", s.n);
+    assert_true(jspan_member((struct jspan){esc, strlen(esc)}, "a\"b", &s));
+    assert_false(jspan_member((struct jspan){esc, strlen(esc)}, "cintent", &s));
 }
 
 int main(void)

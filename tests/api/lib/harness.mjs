@@ -389,7 +389,8 @@ export function validateResponse(req, res) {
     if (typeof body.code !== 'string' || !/^[a-z][a-z0-9_]*$/.test(body.code)) fail('problem.code is not a snake_case string');
     if (body.type !== `urn:convstore:error:${body.code}`) fail(`problem.type ${body.type} is not urn:convstore:error:${body.code}`);
     if (typeof body.title !== 'string' || !body.title) fail('problem.title missing');
-    if (body.request_id !== rid) fail(`problem.request_id ${body.request_id} differs from X-Request-Id ${rid}`);
+    // A replayed reply (Idempotency-Key) is the stored body of the first request, with its request_id.
+    if (body.request_id !== rid && res.headers.get('idempotent-replayed') !== 'true') fail(`problem.request_id ${body.request_id} differs from X-Request-Id ${rid}`);
     if (res.status === 401 && !/^Bearer\b/i.test(res.headers.get('www-authenticate') || ''))
       fail('401 without WWW-Authenticate: Bearer');
     if (res.status === 405 && !res.headers.get('allow')) fail('405 without Allow');
@@ -452,7 +453,34 @@ export function client(base, key) {
     patch: withBody('PATCH'),
     del: (p, opts = {}) => api(base, 'DELETE', p, { key, ...opts }),
     api: (method, p, opts = {}) => api(base, method, p, { key, ...opts }),
+    /** Sends text (string|Buffer) as is, with Content-Type: application/json unless opts.headers sets one. */
+    send: (method, p, text, opts = {}) => api(base, method, p, { key, ...opts, rawBody: text, headers: jsonHeaders(opts.headers) }),
   };
+}
+
+function jsonHeaders(headers = {}) {
+  const h = { ...headers };
+  if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+  return h;
+}
+
+/**
+ * Walks a list endpoint with `after` until has_more is false, checking every page's envelope;
+ * returns all items. listPath may carry a query string (limit, order, filters).
+ */
+export async function listAll(c, listPath, { maxPages = 10000 } = {}) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < maxPages; page++) {
+    const sep = listPath.includes('?') ? '&' : '?';
+    const r = await c.get(cursor ? `${listPath}${sep}after=${encodeURIComponent(cursor)}` : listPath);
+    const data = assertList(r);
+    items.push(...data);
+    if (!r.json.has_more) return items;
+    assert.ok(data.length > 0, `has_more with an empty page: ${listPath}`);
+    cursor = r.json.last_id;
+  }
+  throw new Error(`${listPath}: more than ${maxPages} pages`);
 }
 
 function parseRawResponse(buf) {
