@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the Debian packages convstore needs to build, run and test; a quick no-op when all are there.
+#
+#   scripts/deps.sh          the Debian packages (make deps; run before every make run/test/bench)
+#   scripts/deps.sh --test   also the API tests' npm packages (npm ci in tests/api when needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What each package is for is in README.md, "Dependencies".
+pkgs=(
+    build-essential pkg-config                             # compiler, make, library flags
+    libmicrohttpd-dev libjansson-dev uuid-dev libssl-dev   # HTTP server, JSON, ids, SHA-256 of API keys
+    libpq-dev                                              # PostgreSQL client library (and pg_config)
+    postgresql                                             # server for make run / make test
+    python3 python3-yaml                                   # scripts/embed.sh: openapi.yaml -> JSON
+    libcmocka-dev                                          # C unit tests
+    clang-format cppcheck                                  # make check-format, make lint
+    curl                                                   # README quickstart, tests/quickstart.sh
+    wrk                                                    # make bench
+)
+# The API tests need Node.js 20 with npm. A Node already on PATH (e.g. from /usr/local or
+# another vendor's package) is kept; Debian's is installed only when there is none.
+if ! command -v node >/dev/null 2>&1; then
+    pkgs+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+    pkgs+=(npm)
+fi
+
+missing=()
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null || true)
+for p in "${pkgs[@]}"; do
+    if ! grep -q "^$p ii" <<<"$installed"; then missing+=("$p"); fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    line="apt-get install -y --no-install-recommends ${missing[*]}"
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
+        echo "deps.sh: as root, run: apt-get update && DEBIAN_FRONTEND=noninteractive $line" >&2
+        exit 1
+    fi
+    echo "deps.sh: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $line
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+    echo "deps.sh: warning: the API tests need Node.js >= 20 (node --test-concurrency); found $(node --version 2>/dev/null || echo none)" >&2
+fi
+
+if [ "${1:-}" = --test ] && [ -f tests/api/package.json ]; then
+    if [ -f tests/api/package-lock.json ]; then
+        # npm ci leaves node_modules/.package-lock.json behind; older than the lock file means stale.
+        if [ ! -f tests/api/node_modules/.package-lock.json ] ||
+            [ tests/api/package-lock.json -nt tests/api/node_modules/.package-lock.json ]; then
+            echo "deps.sh: npm ci in tests/api" >&2
+            (cd tests/api && npm ci --no-audit --no-fund --loglevel=error)
+        fi
+    elif [ ! -d tests/api/node_modules ] || [ tests/api/package.json -nt tests/api/node_modules ]; then
+        echo "deps.sh: warning: tests/api has no package-lock.json; running npm install (commit the lock file)" >&2
+        (cd tests/api && npm install --no-audit --no-fund --loglevel=error)
+    fi
+fi
