@@ -87,10 +87,10 @@ static struct db_stmt st_get = {"msg_get",
 // clang-format off
 #define DELTA(out) \
     "WITH m AS (UPDATE messages SET delta_count = delta_count + 1," \
-    " delta_bytes = delta_bytes + octet_length($5), updated_at = now()" \
+    " delta_bytes = delta_bytes + $6::int8, updated_at = now()" \
     " WHERE org_id = $1 AND thread_id = $2 AND id = $4 AND status = 'in_progress'" \
     " AND left(content, 1) = '\"'" \
-    " AND octet_length(content) + delta_bytes + octet_length($5) <= " MAX_CONTENT \
+    " AND octet_length(content) + delta_bytes + $6::int8 <= " MAX_CONTENT \
     " AND " VISIBLE " RETURNING *)," \
     " d AS (INSERT INTO message_deltas (org_id, thread_id, seq, n, delta)" \
     " SELECT org_id, thread_id, seq, delta_count, $5 FROM m) SELECT " out " FROM m"
@@ -146,14 +146,16 @@ static struct db_stmt st_delete = {
     " AND EXISTS (SELECT 1 FROM d) RETURNING id",
     0};
 
+/* A clear that waited for the thread's row lock must not zero a count that includes appends it
+ * cannot see (its DELETE runs on the statement's snapshot): subtract what it deleted. */
 static struct db_stmt st_clear = {
     "msg_clear",
-    "WITH t AS (SELECT id FROM threads WHERE org_id = $1 AND id = $2"
-    " AND ($3::text IS NULL OR user_id = $3) FOR UPDATE),"
-    " d AS (DELETE FROM messages WHERE org_id = $1 AND thread_id = $2"
-    " AND EXISTS (SELECT 1 FROM t) RETURNING 1)"
-    " UPDATE threads SET message_count = 0, last_message_at = NULL"
-    " WHERE org_id = $1 AND id = (SELECT id FROM t) RETURNING (SELECT count(*) FROM d)",
+    "WITH d AS (DELETE FROM messages m WHERE m.org_id = $1 AND m.thread_id = $2 AND " VISIBLE
+    " RETURNING 1), n AS (SELECT count(*) AS deleted FROM d)"
+    " UPDATE threads SET message_count = message_count - n.deleted,"
+    " last_message_at = CASE WHEN message_count = n.deleted THEN NULL ELSE last_message_at END"
+    " FROM n WHERE org_id = $1 AND id = $2 AND ($3::text IS NULL OR user_id = $3)"
+    " RETURNING n.deleted",
     0};
 
 const struct db_stmt *const messages_db_stmts[] = {
@@ -254,12 +256,28 @@ enum db_qs messages_db_get(const char *org, const char *user, const char *thread
     return db_run(&st_get, 4, params, rows);
 }
 
+/* Bytes the delta adds to the content's JSON text (escapes as PostgreSQL's to_json writes them),
+ * as text for the statement's $6. */
+static void json_text_bytes(const char *s, char out[24])
+{
+    long long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' ||
+                     *p == '\t'
+                 ? 2
+             : *p < 0x20 ? 6
+                         : 1;
+    snprintf(out, 24, "%lld", n);
+}
+
 enum db_qs messages_db_append_delta(const char *org, const char *user, const char *thread,
                                     const char *id, const char *delta, bool minimal,
                                     struct db_rows *rows)
 {
-    const char *params[] = {org, thread, user, id, delta};
-    return db_run(minimal ? &st_delta_min : &st_delta, 5, params, rows);
+    char bytes[24];
+    json_text_bytes(delta, bytes);
+    const char *params[] = {org, thread, user, id, delta, bytes};
+    return db_run(minimal ? &st_delta_min : &st_delta, 6, params, rows);
 }
 
 struct patch_tx {
@@ -297,8 +315,10 @@ static enum db_qs patch_in_tx(struct db_conn *c, void *arg)
         return DB_NO_RESULTS;
     }
     if (p->append) {
-        const char *params[] = {key[0], key[1], key[2], key[3], p->append};
-        qs = db_exec(c, &st_delta_min, 5, params, &cur);
+        char bytes[24];
+        json_text_bytes(p->append, bytes);
+        const char *params[] = {key[0], key[1], key[2], key[3], p->append, bytes};
+        qs = db_exec(c, &st_delta_min, 6, params, &cur);
         db_rows_free(&cur);
         if (qs == 0) *refusal = PATCH_TOO_LONG; /* the row is locked and checked: only the size */
         if (qs <= 0) return qs;

@@ -134,9 +134,10 @@ static bool configure(struct db_conn *c)
 static bool ensure_healthy(struct db_conn *c)
 {
     if (c->pg) {
-        /* Reads whatever the server sent while we were idle: a restart shows up here as EOF or
-         * a FATAL message, and the status turns bad without a failed request. */
-        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK || c->server_closing)
+        /* Reads whatever the server sent while we were idle (PQisBusy parses it): a restart
+         * shows up as EOF or a FATAL notice, and we reconnect instead of failing a request. */
+        if (!PQconsumeInput(c->pg) || (PQisBusy(c->pg), PQstatus(c->pg) != CONNECTION_OK) ||
+            c->server_closing)
             drop(c);
     }
     if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) drop(c);

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "auth.h"
 #include "db/idempotency.h"
 #include "log.h"
 #include "problem.h"
@@ -34,7 +35,8 @@ static enum MHD_Result hash_arg(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
-/* SHA-256 over everything that makes two requests "the same": route, query, caller, body. */
+/* SHA-256 over everything that makes two requests "the same": route, query, the caller's role
+ * and user, body. */
 static void request_hash(const struct request *r, char out[67])
 {
     static const char hex[] = "0123456789abcdef";
@@ -43,7 +45,10 @@ static void request_hash(const struct request *r, char out[67])
     EVP_DigestUpdate(md, r->method, strlen(r->method) + 1);
     EVP_DigestUpdate(md, r->path, strlen(r->path) + 1);
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, hash_arg, md);
-    /* A user key must not replay what another user's request created. */
+    /* A replay must not give a caller what its own key could not get: another user's
+     * thread, or an admin's new key secret for a service key. */
+    const char *role = role_name(r->who.role);
+    EVP_DigestUpdate(md, role, strlen(role) + 1);
     EVP_DigestUpdate(md, r->who.user_id, strlen(r->who.user_id) + 1);
     EVP_DigestUpdate(md, r->body.data ? r->body.data : "", r->body.len);
     unsigned char digest[EVP_MAX_MD_SIZE];
