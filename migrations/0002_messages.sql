@@ -19,7 +19,7 @@ CREATE TABLE messages (
     run_id text,
     metadata text NOT NULL DEFAULT '{}',
     delta_count integer NOT NULL DEFAULT 0, -- streamed appends not yet folded into content
-    delta_bytes bigint NOT NULL DEFAULT 0,  -- their total size, for the content limit
+    delta_bytes bigint NOT NULL DEFAULT 0,  -- their size as JSON text, for the content limit
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, thread_id, seq),
