@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh: pgbench scripts from the service's own SQL, run summaries, the report.
+
+  bench.py pgbench-sql SQL_FILE N=TEMPLATE...   the statement with each $N replaced by TEMPLATE, where
+                                                {name} becomes the pgbench variable :name; prints it
+  bench.py psql-sql SQL_FILE N=TEMPLATE...      the same, with {name} as psql's quoted :'name' (to check
+                                                the translation once with psql before timing it)
+  bench.py pgbench-summary STDOUT LOG_PREFIX OUT.json   tps and latency percentiles of one pgbench run
+  bench.py cpu-snapshot POSTMASTER_PID SERVICE_PID SHELL_PID   CPU jiffies so far (a JSON line): the machine's
+                                                total and idle, our PostgreSQL (postmaster, its backends and
+                                                the ones it reaped), the service, the shell's reaped children
+  bench.py cpu-annotate RUN.json BEFORE AFTER   adds the CPU shares between two snapshots to a run
+  bench.py report RUNS_DIR META.json OUT.json   prints the table, writes OUT.json; exit 1 if a run is invalid
+
+Every $N of the statement must be mapped and every mapping must be used, so a change of the service's
+SQL makes the harness stop instead of timing something else.
+"""
+import glob
+import json
+import math
+import os
+import re
+import sys
+import time
+
+PARAM = re.compile(r"\$(\d+)(?!\d)")
+VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def translate(sql_file, mappings, style):
+    sql = open(sql_file).read().strip().rstrip(";")
+    if not sql:
+        sys.exit(f"bench.py: {sql_file} is empty")
+    table = {}
+    for m in mappings:
+        n, _, template = m.partition("=")
+        if not n.isdigit() or not template:
+            sys.exit(f"bench.py: bad mapping {m!r} (want N=TEMPLATE)")
+        table[int(n)] = template
+    used = {int(n) for n in PARAM.findall(sql)}
+    if used != set(table):
+        sys.exit(f"bench.py: {sql_file} uses parameters {sorted(used)}, mapped {sorted(table)}")
+
+    def var(m):
+        return f":{m.group(1)}" if style == "pgbench" else f":'{m.group(1)}'"
+
+    def param(m):
+        return VAR.sub(var, table[int(m.group(1))])
+
+    return PARAM.sub(param, sql) + ";"
+
+
+def percentile(sorted_values, p):
+    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
+    if not sorted_values:
+        return None
+    k = max(0, math.ceil(p / 100.0 * len(sorted_values)) - 1)
+    return sorted_values[k]
+
+
+def pgbench_summary(stdout_file, log_prefix, out_file):
+    text = open(stdout_file).read()
+
+    def grab(pattern, cast=float, default=None):
+        m = re.search(pattern, text, re.M)
+        return cast(m.group(1)) if m else default
+
+    tps = grab(r"^tps = ([0-9.]+) \(without initial connection time\)")
+    processed = grab(r"^number of transactions actually processed: (\d+)", int, 0)
+    failed = grab(r"^number of failed transactions: (\d+)", int, 0)
+    lat = []
+    for path in glob.glob(log_prefix + ".*"):
+        with open(path) as f:
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 3 and cols[2].isdigit():  # failed ones log "failed"/"skipped"
+                    lat.append(int(cols[2]))
+    lat.sort()
+    res = {
+        "tool": "pgbench",
+        "rps": tps,
+        "requests": processed,
+        "errors": failed,
+        "p50_ms": percentile(lat, 50) / 1000.0 if lat else None,
+        "p99_ms": percentile(lat, 99) / 1000.0 if lat else None,
+        "mean_ms": sum(lat) / len(lat) / 1000.0 if lat else None,
+        "samples": len(lat),
+    }
+    if tps is None:
+        res["invalid"] = "no tps line in pgbench's output"
+    elif failed:
+        res["invalid"] = f"{failed} transactions failed"
+    json.dump(res, open(out_file, "w"), indent=1)
+
+
+def proc_stat(pid):
+    """(ppid, utime + stime, cutime + cstime) of a process, or None when it is gone."""
+    try:
+        text = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    f = text[text.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+    return int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
+
+
+def cpu_snapshot(postmaster, service, shell):
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    total, idle = sum(cpu[:8]), cpu[3] + cpu[4]
+    pg = 0
+    pm = proc_stat(postmaster)
+    if pm:
+        pg = pm[1] + pm[2]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                st = proc_stat(d)
+                if st and st[0] == int(postmaster):
+                    pg += st[1]
+    svc = proc_stat(service) if service else None
+    sh = proc_stat(shell)
+    print(json.dumps({"total": total, "idle": idle, "pg": pg, "service": svc[1] if svc else 0,
+                      "children": sh[2] if sh else 0, "t": time.monotonic()}))
+
+
+def cpu_annotate(run_file, before, after):
+    a, b = json.loads(before), json.loads(after)
+    d = {k: b[k] - a[k] for k in a}
+    hz = os.sysconf("SC_CLK_TCK")
+    run = json.load(open(run_file))
+    if d["total"] > 0:
+        busy = d["total"] - d["idle"]
+        ours = d["pg"] + d["service"] + d["children"]
+        run["machine_busy_pct"] = round(100.0 * busy / d["total"], 1)
+        # Whatever else ran meanwhile (other jobs on this machine) took this share of all cores.
+        run["others_cpu_pct"] = round(max(0.0, 100.0 * (busy - ours) / d["total"]), 1)
+    run["postgres_cpu_pct_of_one_core"] = round(100.0 * d["pg"] / hz / d["t"], 1)
+    run["service_cpu_pct_of_one_core"] = round(100.0 * d["service"] / hz / d["t"], 1)
+    run["client_cpu_pct_of_one_core"] = round(100.0 * d["children"] / hz / d["t"], 1)
+    json.dump(run, open(run_file, "w"), indent=1)
+
+
+def load_runs(runs_dir):
+    runs = {}
+    for path in sorted(glob.glob(runs_dir + "/*.json")):
+        name = path.rsplit("/", 1)[1][:-5]
+        runs[name] = json.load(open(path))
+    return runs
+
+
+def pct(v):
+    return f"{v:.0f}%" if isinstance(v, (int, float)) else "-"
+
+
+def fmt(v, spec):
+    return format(v, spec) if isinstance(v, (int, float)) else "-"
+
+
+ROWS = [
+    # (group, run name, label)
+    ("append one message", "append_service", "service  POST .../messages"),
+    ("", "append_pgbench", "pgbench  msg_append"),
+    ("", "append_auth_pgbench", "pgbench  key_lookup + msg_append (context)"),
+    ("newest 20 messages", "newest_service", "service  GET .../messages?limit=20"),
+    ("", "newest_pgbench", "pgbench  msg_list_desc"),
+    ("page at depth 1,000,000", "first_service", "service  first page"),
+    ("", "deep_service", "service  deep page"),
+    ("", "first_pgbench", "pgbench  msg_list_desc, first page (context)"),
+    ("", "deep_pgbench", "pgbench  msg_list_desc, deep page (context)"),
+]
+
+RATIOS = [
+    # (name, numerator run, denominator run, figure, comparison, target, meaning)
+    ("append", "append_service", "append_pgbench", "rps", ">=", 0.8, "service req/s / pgbench insert tps"),
+    ("append_vs_auth_insert", "append_service", "append_auth_pgbench", "rps", None, None,
+     "service req/s / pgbench auth+insert tps"),
+    ("newest_20", "newest_service", "newest_pgbench", "rps", ">=", 0.5, "service req/s / pgbench tps"),
+    ("deep_page_p50", "deep_service", "first_service", "p50_ms", "<=", 1.2, "deep p50 / first p50"),
+    ("deep_page_p99", "deep_service", "first_service", "p99_ms", None, None, "deep p99 / first p99"),
+    ("deep_page_rps", "deep_service", "first_service", "rps", None, None, "deep req/s / first req/s"),
+]
+
+
+def report(runs_dir, meta_file, out_file):
+    runs = load_runs(runs_dir)
+    meta = json.load(open(meta_file))
+    print()
+    print(f"{'scenario':<24} {'run':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'svc CPU':>8} {'pg CPU':>8} {'others':>7}")
+    print("-" * 124)
+    for group, name, label in ROWS:
+        r = runs.get(name)
+        if r is None:
+            continue
+        note = f"  INVALID: {r['invalid']}" if r.get("invalid") else ""
+        svc = r.get("service_cpu_pct_of_one_core") if r.get("tool") == "wrk" else None
+        print(f"{group:<24} {label:<46} {fmt(r.get('rps'), '9.0f')} {fmt(r.get('p50_ms'), '8.2f')}"
+              f" {fmt(r.get('p99_ms'), '8.2f')} {pct(svc):>8} {pct(r.get('postgres_cpu_pct_of_one_core')):>8}"
+              f" {pct(r.get('others_cpu_pct')):>7}{note}")
+    print()
+    ratios = []
+    print(f"{'ratio':<24} {'what':<46} {'value':>9} {'target':>8} {'result':>8}")
+    print("-" * 124)
+    for name, num, den, figure, cmp, target, meaning in RATIOS:
+        a, b = runs.get(num), runs.get(den)
+        if a is None or b is None:
+            continue
+        value = None
+        if isinstance(a.get(figure), (int, float)) and b.get(figure):
+            value = a[figure] / b[figure]
+        result = None
+        if cmp and value is not None and not a.get("invalid") and not b.get("invalid"):
+            ok = value >= target if cmp == ">=" else value <= target
+            result = "PASS" if ok else "MISS"
+        elif cmp:
+            result = "INVALID"
+        ratios.append({"name": name, "value": round(value, 3) if value is not None else None,
+                       "figure": figure, "numerator": num, "denominator": den, "meaning": meaning,
+                       "target": f"{cmp} {target}" if cmp else None, "result": result})
+        tgt = f"{cmp}{target}" if cmp else ""
+        print(f"{name:<24} {meaning:<46} {fmt(value, '9.2f')} {tgt:>8} {result or '':>8}")
+    print()
+    noisy = {k: v["others_cpu_pct"] for k, v in runs.items() if (v.get("others_cpu_pct") or 0) > 10}
+    if noisy:
+        worst = max(noisy.values())
+        print(f"WARNING: other processes took up to {worst:.0f}% of the machine's CPU during {len(noisy)} of"
+              f" {len(runs)} runs (column 'others'): the figures and ratios are unreliable; rerun on a quiet machine.")
+        print()
+    invalid = {k: v["invalid"] for k, v in runs.items() if v.get("invalid")}
+    doc = dict(meta)
+    doc["runs"] = runs
+    doc["ratios"] = ratios
+    doc["invalid"] = invalid
+    doc["noisy_runs"] = noisy
+    with open(out_file, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    if invalid:
+        for k, v in invalid.items():
+            print(f"bench: run {k} is invalid: {v}", file=sys.stderr)
+        sys.exit(1)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] in ("pgbench-sql", "psql-sql"):
+        print(translate(argv[1], argv[2:], "pgbench" if argv[0] == "pgbench-sql" else "psql"))
+    elif len(argv) == 4 and argv[0] == "pgbench-summary":
+        pgbench_summary(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "cpu-snapshot":
+        cpu_snapshot(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "cpu-annotate":
+        cpu_annotate(*argv[1:])
+    elif len(argv) == 4 and argv[0] == "report":
+        report(*argv[1:])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# make bench: times the service against PostgreSQL doing the same statements (pgbench), side by side,
+# on a throwaway PostgreSQL and a fresh build/convstore. See bench/README.md for what each figure means.
+#
+#   BENCH_DURATION=10   seconds of each timed run          BENCH_WARMUP=2   seconds of wrk warm-up per scenario
+#   BENCH_PG_FAST=1     PostgreSQL without fsync/synchronous_commit (default: durable commits)
+#   BENCH_PROFILE=1     afterwards, perf-record the system during an extra append run and print the top symbols
+#   BENCH_KEEP=1        keep the temp dir (database, logs, generated pgbench scripts) and say where
+#
+# Prints a table and writes bench/results/latest.json; exits 1 when a run had errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNECTIONS=8     # wrk -c, pgbench -c and the service's pool: the same concurrency everywhere
+THREADS=1000      # threads t1..t1000 in one org
+PER_THREAD=50     # messages in each of them
+BIG=1000000       # messages in thread `big`
+LIMIT=20          # page size; the service fetches LIMIT+1 rows to know has_more
+
+bin=build/convstore
+bench=bench
+results=bench/results
+
+die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
+
+# ---- tools -------------------------------------------------------------------------------------
+
+[ -x "$bin" ] || die "$bin is missing: run make build (make bench does)"
+command -v wrk >/dev/null || die "wrk is not installed: run scripts/deps.sh (make deps)"
+pgbin=$(pg_config --bindir 2>/dev/null || true)
+if [ -z "$pgbin" ] || [ ! -x "$pgbin/pgbench" ]; then
+    pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+[ -x "$pgbin/pgbench" ] || die "pgbench is not installed (it comes with the postgresql package: scripts/deps.sh)"
+[ -x "$pgbin/psql" ] || die "psql is not installed (postgresql-client: scripts/deps.sh)"
+for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
+[[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
+
+# ---- throwaway state, torn down on any exit ------------------------------------------------------
+
+tmp=$(mktemp -d /tmp/convstore-bench.XXXXXX)
+svc_pid=
+child=   # the wrk, pgbench or perf running now
+cleanup() {
+    local status=$?
+    set +e
+    if [ -n "$child" ]; then kill "$child" 2>/dev/null; fi
+    if [ -n "$svc_pid" ] && kill -0 "$svc_pid" 2>/dev/null; then
+        kill -TERM "$svc_pid"
+        for _ in $(seq 1 50); do kill -0 "$svc_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$svc_pid" 2>/dev/null
+    fi
+    wait 2>/dev/null
+    scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        say "kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command in the background and waits for it: a signal to this script then stops it at once
+# (bash runs traps only after a foreground command ends).
+waitfor() {
+    local rc=0
+    "$@" &
+    child=$!
+    wait "$child" || rc=$?
+    child=
+    return $rc
+}
+
+# One binary for the whole run (SQL, migrations, server), even if build/ is rebuilt meanwhile.
+cp "$bin" "$tmp/convstore"
+bin=$tmp/convstore
+
+# A port below the ephemeral range (32768+), where client sockets of the run could take it.
+port_in_use() {
+    if command -v ss >/dev/null; then
+        [ -n "$(ss -Htan "( sport = :$1 or dport = :$1 )")" ]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+free_port() {
+    local p
+    for _ in $(seq 1 500); do
+        p=$((20000 + RANDOM % 12000))
+        if ! port_in_use "$p"; then echo "$p"; return; fi
+    done
+    die "no free port found in 20000-31999"
+}
+
+# ---- PostgreSQL and data -------------------------------------------------------------------------
+
+pg_port=$(free_port)
+pg_opts=()
+pg_mode="durable commits"
+if [ "${BENCH_PG_FAST:-0}" = 1 ]; then pg_opts=(--fast) pg_mode="fast: fsync and synchronous_commit off"; fi
+scripts/pg.sh start "$tmp/pg" "$pg_port" "${pg_opts[@]}" 2>"$tmp/pg.sh.log" || {
+    cat "$tmp/pg.sh.log" >&2
+    die "could not start PostgreSQL"
+}
+scripts/pg.sh createdb "$tmp/pg" "$pg_port" convstore_bench 2>>"$tmp/pg.sh.log"
+url=$(scripts/pg.sh url "$tmp/pg" "$pg_port" convstore_bench)
+export CONVSTORE_DATABASE_URL=$url
+psql() { "$pgbin/psql" -X -q -t -A -v ON_ERROR_STOP=1 "$url" "$@"; }
+
+"$bin" migrate 2>"$tmp/migrate.log" || { cat "$tmp/migrate.log" >&2; die "convstore migrate failed"; }
+org_json=$("$bin" org create bench 2>>"$tmp/migrate.log")
+org=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["org_id"])' "$org_json")
+key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_key"])' "$org_json")
+key_hash='\x'$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
+[ "$(psql -c "SELECT count(*) FROM api_keys WHERE key_hash = '$key_hash'")" = 1 ] ||
+    die "the admin key's SHA-256 is not in api_keys: key_lookup would not find it"
+
+say "PostgreSQL $(cat "$tmp/pg/PG_VERSION") on port $pg_port ($pg_mode); seeding $THREADS threads x $PER_THREAD messages + 1 thread x $BIG"
+seed_start=$(date +%s.%N)
+psql -v org="$org" -v threads=$THREADS -v per_thread=$PER_THREAD -v big=$BIG -f $bench/seed.sql >/dev/null
+seed_s=$(python3 -c "import sys; print(round($(date +%s.%N) - $seed_start, 1))")
+say "seeded in ${seed_s}s"
+
+# The deep page: in desc order, the page after the message at seq LIMIT+2 holds seqs LIMIT+1..2, a
+# full page ~1,000,000 items from the top with has_more true, like the first page.
+deep_cursor=$(psql -c "SELECT id FROM messages WHERE org_id = '$org' AND thread_id = 'big' AND seq = $((LIMIT + 2))")
+[ -n "$deep_cursor" ] || die "no message at seq $((LIMIT + 2)) of thread big"
+
+# ---- pgbench scripts, generated from the binary's own statements ------------------------------------
+
+mkdir -p "$tmp/sql" "$tmp/pgbench" "$tmp/runs" "$tmp/pglog"
+for s in msg_append key_lookup msg_list_desc; do
+    "$bin" sql $s >"$tmp/sql/$s.sql" || die "build/convstore sql $s failed"
+done
+
+# Parameters as the service passes them ({x} is a pgbench variable, NULL where the service sends NULL).
+append_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4={mid}" "5={role}" "6={content}" "7=NULL"
+    "8={status}" "9=NULL" "10=NULL")
+list_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4=NULL" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
+big_map=("1={org}" "2={big}" "3=NULL" "4={cursor}" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
+first_map=("1={org}" "2={big}" "3=NULL" "4=NULL" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
+key_map=("1={keyhash}")
+
+sql_for() { # pgbench-sql|psql-sql NAME MAP...
+    local style=$1 name=$2
+    shift 2
+    python3 $bench/bench.py "$style" "$tmp/sql/$name.sql" "$@"
+}
+
+# The message id ($4) is unique without luck: run number, client and a per-client counter.
+append_sets='\set tn random(1, '$THREADS')
+\set n :n + 1
+\set mid :run * 100000000000000000 + :client_id * 1000000000000 + :n'
+{
+    echo "$append_sets"
+    sql_for pgbench-sql msg_append "${append_map[@]}"
+} >"$tmp/pgbench/append.sql"
+{
+    echo "$append_sets"
+    sql_for pgbench-sql key_lookup "${key_map[@]}"
+    sql_for pgbench-sql msg_append "${append_map[@]}"
+} >"$tmp/pgbench/append_auth.sql"
+{
+    echo "\\set tn random(1, $THREADS)"
+    sql_for pgbench-sql msg_list_desc "${list_map[@]}"
+} >"$tmp/pgbench/newest.sql"
+sql_for pgbench-sql msg_list_desc "${first_map[@]}" >"$tmp/pgbench/first.sql"
+sql_for pgbench-sql msg_list_desc "${big_map[@]}" >"$tmp/pgbench/deep.sql"
+
+pg_defs=(-D "org=$org" -D "role=user" -D 'content="hello world"' -D status=completed -D n=0
+    -D "lim=$((LIMIT + 1))" -D big=big -D "cursor=$deep_cursor" -D "keyhash=$key_hash")
+
+# Check each translation once with psql: the rows it returns are the rows the service would get.
+check_sql() { # EXPECTED_ROWS PSQL-ARGS...
+    local want=$1 got
+    shift
+    got=$(psql "$@" | grep -c . || true)
+    [ "$got" = "$want" ] || die "a generated pgbench statement returned $got rows, not $want: $(cat "$tmp/check.sql")"
+}
+psql_vars=(-v "org=$org" -v role=user -v 'content="hello world"' -v status=completed
+    -v "lim=$((LIMIT + 1))" -v big=big -v "cursor=$deep_cursor" -v "keyhash=$key_hash" -v tn=1
+    -v mid=bench-check-1)
+sql_for psql-sql msg_list_desc "${list_map[@]}" >"$tmp/check.sql"
+check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
+sql_for psql-sql msg_list_desc "${big_map[@]}" >"$tmp/check.sql"
+check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
+sql_for psql-sql key_lookup "${key_map[@]}" >"$tmp/check.sql"
+check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
+sql_for psql-sql msg_append "${append_map[@]}" >"$tmp/check.sql"
+check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
+
+# ---- the service ------------------------------------------------------------------------------
+
+svc_port=$(free_port)
+base=http://127.0.0.1:$svc_port
+CONVSTORE_LISTEN=127.0.0.1:$svc_port CONVSTORE_LOG_LEVEL=warn CONVSTORE_POOL_SIZE=$CONNECTIONS \
+    CONVSTORE_AUTO_MIGRATE=false "$bin" serve 2>"$tmp/service.log" &
+svc_pid=$!
+for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; then break; fi
+    kill -0 "$svc_pid" 2>/dev/null || { cat "$tmp/service.log" >&2; die "convstore serve exited"; }
+    sleep 0.1
+done
+curl -fsS -o /dev/null "$base/healthz" || die "convstore does not answer on $base (log: $tmp/service.log)"
+
+# One request of each kind, checked, before timing them.
+api() { curl -sS -H "Authorization: Bearer $key" -w '\n%{http_code}' "$@"; }
+expect() { # WHAT STATUS PYTHON-CONDITION-ON-d RESPONSE
+    local what=$1 status=$2 cond=$3 resp=$4
+    [ "$(tail -n 1 <<<"$resp")" = "$status" ] || die "$what: expected $status, got: $resp"
+    sed '$d' <<<"$resp" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($cond) else 1)" ||
+        die "$what: unexpected response: $resp"
+}
+expect "append" 201 "d['seq'] == $PER_THREAD + 1" \
+    "$(api -H 'Content-Type: application/json' -d '{"role":"user","content":"hello world"}' "$base/v1/threads/t7/messages")"
+expect "newest page" 200 "len(d['data']) == $LIMIT and d['has_more']" \
+    "$(api "$base/v1/threads/t3/messages?limit=$LIMIT")"
+expect "first page" 200 "d['data'][0]['seq'] == $BIG and len(d['data']) == $LIMIT and d['has_more']" \
+    "$(api "$base/v1/threads/big/messages?limit=$LIMIT")"
+expect "deep page" 200 "d['data'][0]['seq'] == $LIMIT + 1 and d['data'][-1]['seq'] == 2 and d['has_more']" \
+    "$(api "$base/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor")"
+
+# ---- timed runs ---------------------------------------------------------------------------------
+
+# CPU over a run: the machine's, our PostgreSQL's, the service's, and the client's (wrk or pgbench:
+# reaped children of this shell); what remains is other jobs on the machine, which make figures noisy.
+cpu_snapshot() {
+    python3 $bench/bench.py cpu-snapshot "$(head -n 1 "$tmp/pg/postmaster.pid")" "${svc_pid:-0}" $$
+}
+cpu_annotate() { # RUN_JSON BEFORE AFTER
+    python3 $bench/bench.py cpu-annotate "$@"
+}
+
+appended() { psql -c "SELECT sum(message_count) FROM threads WHERE org_id = '$org' AND id <> 'big'"; }
+
+# Untimed wrk, so the service's pooled connections exist and have prepared their statements.
+warm_up() { # SCRIPT [PATH]
+    [ "$WARMUP" -gt 0 ] || return 0
+    export BENCH_WRK_DIR=$PWD/$bench/wrk BENCH_KEY=$key BENCH_THREADS=$THREADS BENCH_PATH=${2:-}
+    BENCH_OUT=/dev/null waitfor wrk -t2 -c$CONNECTIONS -d"${WARMUP}s" -s "$bench/wrk/$1" "$base" >/dev/null ||
+        die "wrk warm-up failed"
+}
+
+run_wrk() { # NAME SCRIPT [PATH]
+    local name=$1 script=$2 path=${3:-} out=$tmp/runs/$1.json before after
+    export BENCH_WRK_DIR=$PWD/$bench/wrk BENCH_KEY=$key BENCH_THREADS=$THREADS BENCH_PATH=$path
+    before=$(cpu_snapshot)
+    BENCH_OUT=$out waitfor wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --timeout 10s -s "$bench/wrk/$script" "$base" \
+        >"$tmp/runs/$name.wrk.txt" || die "wrk failed: $(cat "$tmp/runs/$name.wrk.txt")"
+    after=$(cpu_snapshot)
+    [ -s "$out" ] || die "wrk wrote no summary for $name"
+    cpu_annotate "$out" "$before" "$after"
+}
+
+run_pgbench() { # NAME SCRIPT RUN_NO
+    local name=$1 script=$2 run_no=$3 out=$tmp/runs/$1.json before after
+    before=$(cpu_snapshot)
+    if ! waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
+        -l --log-prefix="$tmp/pglog/$name" -f "$tmp/pgbench/$script" "${pg_defs[@]}" -D run="$run_no" \
+        "$url" >"$tmp/runs/$name.pgbench.txt" 2>&1; then
+        cat "$tmp/runs/$name.pgbench.txt" >&2
+        die "pgbench $name failed"
+    fi
+    after=$(cpu_snapshot)
+    python3 $bench/bench.py pgbench-summary "$tmp/runs/$name.pgbench.txt" "$tmp/pglog/$name" "$out"
+    cpu_annotate "$out" "$before" "$after"
+}
+
+# Appends must have written one message per success: else the run timed something else.
+check_appended() { # NAME BEFORE
+    python3 - "$tmp/runs/$1.json" "$2" "$(appended)" <<'EOF'
+import json, sys
+path, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = json.load(open(path))
+d["messages_written"] = after - before
+if after - before < d["requests"] and not d.get("invalid"):
+    d["invalid"] = f"{d['requests']} appends reported, {after - before} messages written"
+json.dump(d, open(path, "w"), indent=1)
+EOF
+}
+
+show() { # NAME
+    python3 - "$tmp/runs/$1.json" "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = f"  ERRORS: {d['errors']}" if d.get("errors") else ""
+print(f"bench: {sys.argv[2]:<20} {d['rps']:9.0f} req/s  p50 {d['p50_ms']:7.2f} ms  p99 {d['p99_ms']:7.2f} ms"
+      f"  (service {d['service_cpu_pct_of_one_core']:.0f}%, postgres {d['postgres_cpu_pct_of_one_core']:.0f}%,"
+      f" others {d['others_cpu_pct']:.0f}% of the machine){bad}", file=sys.stderr)
+EOF
+}
+
+# Other jobs on this machine skew every figure: measure what they take before starting.
+echo '{}' >"$tmp/background.json"
+b0=$(cpu_snapshot)
+sleep 2
+cpu_annotate "$tmp/background.json" "$b0" "$(cpu_snapshot)"
+background=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("others_cpu_pct", 0))' "$tmp/background.json")
+say "before the runs, other processes use ${background}% of the machine's CPU"
+if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 10 else 1)" "$background"; then
+    say "WARNING: this machine is not quiet; figures will be noisy (busiest processes below)"
+    ps -eo pid,pcpu,comm --sort=-pcpu | sed -n 2,6p >&2
+fi
+
+# Readers first, on the data as seeded; then the writers.
+say "timed runs: ${DURATION}s each, $CONNECTIONS connections (wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)"
+warm_up get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
+run_wrk newest_service get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
+show newest_service
+run_pgbench newest_pgbench newest.sql 0
+show newest_pgbench
+warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT"
+run_wrk first_service get.lua "/v1/threads/big/messages?limit=$LIMIT"
+show first_service
+warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
+run_wrk deep_service get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
+show deep_service
+run_pgbench first_pgbench first.sql 0
+show first_pgbench
+run_pgbench deep_pgbench deep.sql 0
+show deep_pgbench
+
+warm_up append.lua
+n0=$(appended)
+run_wrk append_service append.lua
+check_appended append_service "$n0"
+show append_service
+n0=$(appended)
+run_pgbench append_pgbench append.sql 1
+check_appended append_pgbench "$n0"
+show append_pgbench
+n0=$(appended)
+run_pgbench append_auth_pgbench append_auth.sql 2
+check_appended append_auth_pgbench "$n0"
+show append_auth_pgbench
+
+# ---- optional profile ----------------------------------------------------------------------------
+
+if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+    if command -v perf >/dev/null && perf record -o "$tmp/perf.test" -- true >/dev/null 2>&1; then
+        say "profiling an extra ${DURATION}s append run (perf record -a -g)"
+        waitfor perf record -a -g -F 499 -o "$tmp/perf.data" -- \
+            env BENCH_OUT=/dev/null wrk -t2 -c$CONNECTIONS -d"${DURATION}s" -s $bench/wrk/append.lua "$base" \
+            >/dev/null 2>"$tmp/perf.log" || die "perf record failed: $(cat "$tmp/perf.log")"
+        perf report -i "$tmp/perf.data" --no-children --sort comm --stdio -g none >"$tmp/perf.comm.txt" 2>/dev/null
+        perf report -i "$tmp/perf.data" --no-children --pid "$svc_pid" --percentage relative \
+            --sort dso,symbol --stdio -g none >"$tmp/perf.service.txt" 2>/dev/null
+        pg_pids=$(ps --ppid "$(head -n 1 "$tmp/pg/postmaster.pid")" -o pid= | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+        perf report -i "$tmp/perf.data" --no-children --pid "$pg_pids" --percentage relative \
+            --sort symbol --stdio -g none >"$tmp/perf.postgres.txt" 2>/dev/null
+        echo "== CPU by process name, all cores, during service appends (perf record -a)"
+        grep -v '^#' "$tmp/perf.comm.txt" | grep . | sed -n 1,8p
+        echo "== top symbols of the convstore process (self time, % of its samples)"
+        grep -v '^#' "$tmp/perf.service.txt" | grep . | sed -n 1,25p
+        echo "== top symbols of our PostgreSQL's processes (self time, % of their samples)"
+        grep -v '^#' "$tmp/perf.postgres.txt" | grep . | sed -n 1,15p
+    else
+        say "BENCH_PROFILE=1: perf is missing or not permitted here; skipped"
+    fi
+fi
+
+# ---- report ------------------------------------------------------------------------------------
+
+# Anything the service logged at warn or above (pool timeouts, database errors) is worth a look.
+svc_warnings=$(grep -c . "$tmp/service.log" || true)
+if [ "$svc_warnings" -gt 0 ]; then
+    say "the service logged $svc_warnings lines at warn or above; the first ones:"
+    head -n 5 "$tmp/service.log" >&2
+fi
+
+mkdir -p "$results"
+python3 - "$tmp/meta.json" <<EOF
+import json, sys, datetime, os
+json.dump({
+    "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "git_commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- service routes db migrations 2>/dev/null || echo +dirty)",
+    "machine": {"cores": os.cpu_count(), "postgresql": "$("$pgbin/postgres" --version | awk '{print $3}')",
+                "pg_durable": "${BENCH_PG_FAST:-0}" != "1"},
+    "config": {"duration_s": $DURATION, "warmup_s": $WARMUP, "connections": $CONNECTIONS,
+               "threads": $THREADS, "messages_per_thread": $PER_THREAD, "big_thread_messages": $BIG,
+               "page_limit": $LIMIT, "seed_s": $seed_s, "deep_cursor": "$deep_cursor"},
+    "background_others_cpu_pct": $background,
+    "service_log_lines_warn_or_above": $svc_warnings,
+}, open(sys.argv[1], "w"))
+EOF
+python3 $bench/bench.py report "$tmp/runs" "$tmp/meta.json" "$results/latest.json"
+say "wrote $results/latest.json"
