@@ -262,7 +262,9 @@ run_wrk() { # NAME SCRIPT [PATH]
 run_pgbench() { # NAME SCRIPT RUN_NO
     local name=$1 script=$2 run_no=$3 out=$tmp/runs/$1.json before after
     before=$(cpu_snapshot)
-    if ! waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
+    # The session settings the service's pool sets on every connection (db/pool.c, configure()).
+    if ! PGOPTIONS="-c plan_cache_mode=force_generic_plan -c jit=off -c statement_timeout=5000" \
+        waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
         -l --log-prefix="$tmp/pglog/$name" -f "$tmp/pgbench/$script" "${pg_defs[@]}" -D run="$run_no" \
         "$url" >"$tmp/runs/$name.pgbench.txt" 2>&1; then
         cat "$tmp/runs/$name.pgbench.txt" >&2

@@ -62,22 +62,44 @@ static struct db_stmt st_insert_initial = {
     0};
 
 /* One statement answers thread visibility, cursor validity and the page (see the header). */
-/* The cursor's seq is looked up once (a MATERIALIZED CTE: inlined, the planner probes twice). */
+/*
+ * One statement answers thread visibility, cursor validity and the page (see the header).
+ * Variants with and without a cursor, and with and without filters, are separate statements so
+ * the common ones settle on a generic plan: with "$5 IS NULL OR role = $5" or a CASE over the
+ * cursor, PostgreSQL re-planned every call, and planning cost more than reading the page.
+ * Parameters a variant does not use are still typed in the "p" row so every variant takes $1..$8.
+ * With a cursor, its seq is looked up once, in a MATERIALIZED CTE.
+ */
 // clang-format off
-#define LIST(dir, cmp, open) \
-    "WITH c AS MATERIALIZED (SELECT CASE WHEN $4::text IS NULL THEN " open "::int8" \
-    " ELSE (SELECT seq FROM messages WHERE org_id = $1 AND thread_id = $2 AND id = $4) END" \
-    " AS cseq)" \
-    " SELECT " COLS("m") ", c.cseq FROM c JOIN threads t ON t.org_id = $1 AND t.id = $2" \
-    " AND ($3::text IS NULL OR t.user_id = $3)" \
+#define FILTERS \
+    " AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR run_id = $6)" \
+    " AND ($7::text IS NULL OR status = $7)"
+#define PAGE(bound, dir, cmp, filters) \
+    " JOIN threads t ON t.org_id = $1 AND t.id = $2 AND ($3::text IS NULL OR t.user_id = $3)" \
     " LEFT JOIN LATERAL (SELECT * FROM messages WHERE org_id = $1 AND thread_id = $2" \
-    " AND seq " cmp " c.cseq AND ($5::text IS NULL OR role = $5)" \
-    " AND ($6::text IS NULL OR run_id = $6) AND ($7::text IS NULL OR status = $7)" \
-    " ORDER BY seq " dir " LIMIT $8) m ON true ORDER BY m.seq " dir
+    " AND seq " cmp " " bound filters " ORDER BY seq " dir " LIMIT $8) m ON true" \
+    " ORDER BY m.seq " dir
+#define UNUSED "(SELECT $4::text, $5::text, $6::text, $7::text) AS p"
+#define LIST(dir, cmp, open, filters) \
+    "SELECT " COLS("m") ", " open "::int8 FROM " UNUSED PAGE(open, dir, cmp, filters)
+#define LIST_AFTER(dir, cmp, filters) \
+    "WITH c AS MATERIALIZED (SELECT (SELECT seq FROM messages WHERE org_id = $1" \
+    " AND thread_id = $2 AND id = $4) AS cseq)" \
+    " SELECT " COLS("m") ", c.cseq FROM c, " UNUSED PAGE("c.cseq", dir, cmp, filters)
+#define MAXSEQ "9223372036854775807"
 // clang-format on
 
-static struct db_stmt st_list_asc = {"msg_list_asc", LIST("ASC", ">", "0"), 0};
-static struct db_stmt st_list_desc = {"msg_list_desc", LIST("DESC", "<", "9223372036854775807"), 0};
+static struct db_stmt st_lists[2][2][2] = {
+    /* [filtered][cursor][asc] */
+    {{{"msg_list_desc", LIST("DESC", "<", MAXSEQ, ""), 0},
+      {"msg_list_asc", LIST("ASC", ">", "0", ""), 0}},
+     {{"msg_list_after_desc", LIST_AFTER("DESC", "<", ""), 0},
+      {"msg_list_after_asc", LIST_AFTER("ASC", ">", ""), 0}}},
+    {{{"msg_list_filtered_desc", LIST("DESC", "<", MAXSEQ, FILTERS), 0},
+      {"msg_list_filtered_asc", LIST("ASC", ">", "0", FILTERS), 0}},
+     {{"msg_list_filtered_after_desc", LIST_AFTER("DESC", "<", FILTERS), 0},
+      {"msg_list_filtered_after_asc", LIST_AFTER("ASC", ">", FILTERS), 0}}},
+};
 
 static struct db_stmt st_get = {"msg_get",
                                 "SELECT " COLS("m") " FROM messages m WHERE m.org_id = $1"
@@ -162,9 +184,11 @@ static struct db_stmt st_clear = {
     0};
 
 const struct db_stmt *const messages_db_stmts[] = {
-    &st_append,      &st_append_batch, &st_insert_initial, &st_list_asc, &st_list_desc,
-    &st_get,         &st_delta,        &st_delta_min,      &st_lock,     &st_patch,
-    &st_drop_deltas, &st_delete,       &st_clear,          NULL};
+    &st_append,         &st_append_batch,   &st_insert_initial, &st_lists[0][0][0],
+    &st_lists[0][0][1], &st_lists[0][1][0], &st_lists[0][1][1], &st_lists[1][0][0],
+    &st_lists[1][0][1], &st_lists[1][1][0], &st_lists[1][1][1], &st_get,
+    &st_delta,          &st_delta_min,      &st_lock,           &st_patch,
+    &st_drop_deltas,    &st_delete,         &st_clear,          NULL};
 
 /* Appends one element to a PostgreSQL text[] literal being built in b. */
 static void array_add(struct buf *b, const char *s)
@@ -249,7 +273,8 @@ enum db_qs messages_db_list(const char *org, const char *user, const char *threa
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {org, thread, user, cursor, f->role, f->run_id, f->status, lim};
-    return db_run(asc ? &st_list_asc : &st_list_desc, 8, params, rows);
+    bool filtered = f->role || f->run_id || f->status;
+    return db_run(&st_lists[filtered][cursor != NULL][asc], 8, params, rows);
 }
 
 enum db_qs messages_db_get(const char *org, const char *user, const char *thread, const char *id,

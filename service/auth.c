@@ -95,7 +95,7 @@ void auth_uuid(char out[37])
         if (!fill_random(pool, sizeof pool)) abort(); /* the kernel CSPRNG does not fail */
         used = 0;
     }
-    uuid_t u;
+    uuid_t u = {0};
     memcpy(u, pool + used, sizeof u);
     memset(pool + used, 0, sizeof u); /* handed out once */
     used += sizeof u;

@@ -1,12 +1,10 @@
 /* Growable byte buffer and a small JSON writer used to render every response. */
 #include "buf.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void buf_free(struct buf *b)
 {
@@ -166,11 +164,27 @@ void buf_json_key(struct buf *b, const char *key)
     buf_add(b, "\":", 2);
 }
 
+/* Writes v in decimal at p; returns the number of characters. */
+static size_t put_int(char *p, int64_t v)
+{
+    char tmp[20];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, out = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) p[out++] = '-';
+    while (n)
+        p[out++] = tmp[--n];
+    return out;
+}
+
 void buf_json_int(struct buf *b, int64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-    buf_add(b, tmp, (size_t)n);
+    buf_reserve(b, 21);
+    b->len += put_int(b->data + b->len, v);
+    b->data[b->len] = '\0';
 }
 
 void buf_json_bool(struct buf *b, bool v)
@@ -181,6 +195,30 @@ void buf_json_bool(struct buf *b, bool v)
         buf_add(b, "false", 5);
 }
 
+/* Writes n (>= 0) as exactly `width` digits at p. */
+static void put_digits(char *p, int64_t n, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+}
+
+/* Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day count since 1970-01-01.
+ * Pure arithmetic: gmtime_r takes glibc's time-zone lock on every call. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 void buf_json_time(struct buf *b, int64_t epoch_us)
 {
     int64_t secs = epoch_us / 1000000, us = epoch_us % 1000000;
@@ -188,11 +226,34 @@ void buf_json_time(struct buf *b, int64_t epoch_us)
         us += 1000000;
         secs -= 1;
     }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char tmp[40];
-    int n = snprintf(tmp, sizeof tmp, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\"", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)us);
-    buf_add(b, tmp, (size_t)n);
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days -= 1;
+    }
+    int64_t year;
+    int month, day;
+    civil_from_days(days, &year, &month, &day);
+    if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999; /* outside RFC 3339: clamp */
+    /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" with quotes: 29 bytes. */
+    buf_reserve(b, 29);
+    char *p = b->data + b->len;
+    p[0] = '"';
+    put_digits(p + 1, year, 4);
+    p[5] = '-';
+    put_digits(p + 6, month, 2);
+    p[8] = '-';
+    put_digits(p + 9, day, 2);
+    p[11] = 'T';
+    put_digits(p + 12, sod / 3600, 2);
+    p[14] = ':';
+    put_digits(p + 15, sod / 60 % 60, 2);
+    p[17] = ':';
+    put_digits(p + 18, sod % 60, 2);
+    p[20] = '.';
+    put_digits(p + 21, us, 6);
+    p[27] = 'Z';
+    p[28] = '"';
+    b->len += 29;
+    b->data[b->len] = '\0';
 }

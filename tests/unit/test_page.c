@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -73,6 +75,43 @@ static void test_escape(void **state)
     buf_free(&b);
 }
 
+/* The hand-rolled time formatting agrees with gmtime_r over centuries, leap days included. */
+static void test_time_matches_gmtime(void **state)
+{
+    int64_t secs[] = {0,          -1,           951782400,  951868799, 4107542399, 253402300799,
+                      1795341600, -62135596800, 1709164800, 1230768000};
+    for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++)
+        for (int64_t step = 0; step < 3; step++) {
+            int64_t s = secs[i] + step * 86399;
+            if (s > 253402300799) continue;
+            time_t t = (time_t)s;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            char want[96];
+            snprintf(want, sizeof want, "\"%04d-%02d-%02dT%02d:%02d:%02d.000042Z\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
+            struct buf b = {0};
+            buf_json_time(&b, s * 1000000 + 42);
+            assert_string_equal(b.data, want);
+            buf_free(&b);
+        }
+}
+
+static void test_int(void **state)
+{
+    struct buf b = {0};
+    buf_json_int(&b, 0);
+    buf_putc(&b, ' ');
+    buf_json_int(&b, -42);
+    buf_putc(&b, ' ');
+    buf_json_int(&b, INT64_MAX);
+    buf_putc(&b, ' ');
+    buf_json_int(&b, INT64_MIN);
+    assert_string_equal(b.data, "0 -42 9223372036854775807 -9223372036854775808");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -80,6 +119,8 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_direction),
         cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_time_matches_gmtime),
+        cmocka_unit_test(test_int),
     };
     return cmocka_run_group_tests_name("page", tests, NULL, NULL);
 }
