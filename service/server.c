@@ -37,7 +37,7 @@ struct request_state {
     unsigned status;
     int route;    /* index into convstore_routes; -1 until one matches */
     bool replied; /* a response is queued */
-    bool discard; /* answered before the body arrived: drop whatever follows */
+    bool discard; /* the body is refused: drop whatever of it arrives */
 };
 
 const char *req_query(const struct request *r, const char *name)
@@ -176,6 +176,14 @@ static bool framing_ambiguous(struct MHD_Connection *conn)
     return counts[0] > 1 || counts[1] > 1 || (counts[0] && counts[1]);
 }
 
+/* How much of a declared oversize body is drained before the 413 (see on_request). */
+#define DRAIN_BYTES (16u << 20)
+
+static struct reply too_large(struct request_state *st)
+{
+    return problem(&st->req, PROB_PAYLOAD_TOO_LARGE, "the limit is %zu bytes", cfg.max_body_bytes);
+}
+
 static struct request_state *request_begin(struct MHD_Connection *conn, const char *url,
                                            const char *method)
 {
@@ -209,14 +217,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 st, problem(&st->req, PROB_MALFORMED_REQUEST,
                             "Content-Length and Transfer-Encoding must not repeat or combine"));
         }
-        /* Reject a declared oversize body before reading any of it (and before 100-continue). */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > cfg.max_body_bytes) {
-            st->discard = true;
-            return reply_and_free_allow(st, problem(&st->req, PROB_PAYLOAD_TOO_LARGE,
-                                                    "the limit is %zu bytes", cfg.max_body_bytes));
-        }
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared <= cfg.max_body_bytes) return MHD_YES;
+        st->discard = true;
+        /* A client waiting for 100-continue has sent no body: refuse before it does. So does one
+         * declaring a huge body. A body up to DRAIN_BYTES past the limit is read and dropped,
+         * then refused: closing a socket with unread input makes the kernel reset the
+         * connection, and the client may lose the 413 before reading it. */
+        const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+        if (expect || declared > cfg.max_body_bytes + DRAIN_BYTES)
+            return reply_and_free_allow(st, too_large(st));
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -233,6 +245,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (st->replied) return MHD_YES;
+    if (st->discard) return reply_and_free_allow(st, too_large(st));
     return reply_and_free_allow(st, dispatch(st));
 }
 
