@@ -35,6 +35,16 @@ static struct {
 
 static atomic_int next_stmt_id = 1;
 
+#define CONNECT_BACKOFF_MS 200
+static atomic_llong last_connect_failure_ms = -CONNECT_BACKOFF_MS;
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* libpq prints notices on stderr by default; route them into the JSON log instead. A FATAL
  * notice on an idle pooled connection means the server is closing it (restart, termination). */
 static void on_notice(void *arg, const char *message)
@@ -151,9 +161,16 @@ static bool ensure_healthy(struct db_conn *c)
     }
     if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) drop(c);
     if (!c->pg) {
+        /* While the database is unreachable, answer 503 at once instead of having every
+         * request wait out its own connect attempt (up to connect_timeout on a dead network). */
+        int64_t now = monotonic_ms();
+        if (now - atomic_load(&last_connect_failure_ms) < CONNECT_BACKOFF_MS) return false;
         c->pg = connect_with(pool.conninfo, c);
         metrics_count(MC_DB_RECONNECTS);
-        if (!c->pg) return false;
+        if (!c->pg) {
+            atomic_store(&last_connect_failure_ms, monotonic_ms());
+            return false;
+        }
         if (!configure(c)) {
             drop(c);
             return false;
