@@ -273,8 +273,11 @@ enum db_qs messages_db_list(const char *org, const char *user, const char *threa
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {org, thread, user, cursor, f->role, f->run_id, f->status, lim};
-    bool filtered = f->role || f->run_id || f->status;
-    return db_run(&st_lists[filtered][cursor != NULL][asc], 8, params, rows);
+    /* Filters are rare and their selectivity varies (run_id has its own index): plan them for
+     * the values at hand. */
+    if (f->role || f->run_id || f->status)
+        return db_run_custom(&st_lists[1][cursor != NULL][asc], 8, params, rows);
+    return db_run(&st_lists[0][cursor != NULL][asc], 8, params, rows);
 }
 
 enum db_qs messages_db_get(const char *org, const char *user, const char *thread, const char *id,

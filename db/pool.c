@@ -320,6 +320,60 @@ enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params, st
     return qs;
 }
 
+/*
+ * The session forces generic plans; for this one statement, force a custom plan instead. Both go
+ * in one pipeline up to a single Sync, which makes them one implicit transaction: the LOCAL
+ * setting covers the statement, and it all costs one round trip.
+ */
+static PGresult *exec_custom_planned(PGconn *pg, const char *sql, int nparams,
+                                     const char *const *params)
+{
+    if (!PQenterPipelineMode(pg)) return NULL;
+    bool sent =
+        PQsendQueryParams(pg, "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)", 0,
+                          NULL, NULL, NULL, NULL, 0) &&
+        PQsendQueryParams(pg, sql, nparams, NULL, params, NULL, NULL, 0) && PQpipelineSync(pg);
+    /* Results come as: the setting's, NULL, the statement's, NULL, then the sync. Keep the
+     * statement's result, or the first error if the setting already failed. */
+    PGresult *kept = NULL;
+    int query = 0;
+    for (int guard = 0; sent && guard < 16 && PQstatus(pg) == CONNECTION_OK; guard++) {
+        PGresult *r = PQgetResult(pg);
+        if (!r) {
+            query++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (!kept && (query == 1 || st != PGRES_TUPLES_OK))
+            kept = r;
+        else
+            PQclear(r);
+    }
+    PQexitPipelineMode(pg);
+    return kept;
+}
+
+enum db_qs db_run_custom(struct db_stmt *st, int nparams, const char *const *params,
+                         struct db_rows *rows)
+{
+    rows->res = NULL;
+    struct db_conn *c = db_acquire();
+    if (!c) return DB_UNAVAILABLE;
+    PGresult *res = exec_custom_planned(c->pg, st->sql, nparams, params);
+    enum db_qs qs = classify(c, res, st->name);
+    if (c->pg && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) drop(c); /* could not leave it */
+    if (qs > 0)
+        rows->res = res;
+    else
+        PQclear(res);
+    db_release(c);
+    return qs;
+}
+
 enum db_qs db_simple(struct db_conn *c, const char *sql)
 {
     if (!c->pg) return DB_UNAVAILABLE;

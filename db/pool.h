@@ -52,6 +52,13 @@ enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const cha
 /* Acquires a connection, runs one statement, releases it. */
 enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params, struct db_rows *rows);
 /*
+ * Like db_run, but planned for these parameter values every time (an unnamed statement): for
+ * the few statements whose best plan depends on the values (selective filters). The session's
+ * plan_cache_mode=force_generic_plan does not apply to them.
+ */
+enum db_qs db_run_custom(struct db_stmt *st, int nparams, const char *const *params,
+                         struct db_rows *rows);
+/*
  * Runs body(c, arg) inside BEGIN ... COMMIT on a pooled connection. Commits only when body
  * returns > 0; anything else (no rows, an error) rolls back. Returns body's status, or the
  * COMMIT's error.

@@ -45,36 +45,53 @@ static struct db_stmt st_delete = {
 static struct db_stmt st_position = {"thread_position",
                                      "SELECT n FROM threads WHERE " SCOPE " AND id = $3", 0};
 
-/* Four list statements so each matches an index exactly: (org_id, n) or (org_id, user_id, n). */
-#define LIST_FILTERS                                                                               \
-    " AND ($4::jsonb IS NULL OR metadata @> $4::jsonb)"                                            \
-    " AND ($5::timestamptz IS NULL OR created_at > $5::timestamptz)"                               \
-    " AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)"
-
-static struct db_stmt st_list_asc = {"thread_list_asc",
-                                     "SELECT " TH_COLS " FROM threads WHERE org_id = $1 AND n > $2"
-                                     " AND $3::text IS NULL" LIST_FILTERS
-                                     " ORDER BY n ASC LIMIT $7",
+/*
+ * Unfiltered lists: four statements so each matches an index exactly, (org_id, n) or
+ * (org_id, user_id, n), and settles on its generic plan. $1 org, $2 bound, $3 user, $4 limit.
+ */
+// clang-format off
+#define LIST(where, cmp, dir) \
+    "SELECT " TH_COLS " FROM threads WHERE org_id = $1 " where " AND n " cmp " $2" \
+    " ORDER BY n " dir " LIMIT $4"
+// clang-format on
+static struct db_stmt st_list_asc = {"thread_list_asc", LIST("AND $3::text IS NULL", ">", "ASC"),
                                      0};
-static struct db_stmt st_list_desc = {"thread_list_desc",
-                                      "SELECT " TH_COLS " FROM threads WHERE org_id = $1 AND n < $2"
-                                      " AND $3::text IS NULL" LIST_FILTERS
-                                      " ORDER BY n DESC LIMIT $7",
+static struct db_stmt st_list_desc = {"thread_list_desc", LIST("AND $3::text IS NULL", "<", "DESC"),
                                       0};
 static struct db_stmt st_list_user_asc = {"thread_list_user_asc",
-                                          "SELECT " TH_COLS
-                                          " FROM threads WHERE org_id = $1 AND user_id = $3"
-                                          " AND n > $2" LIST_FILTERS " ORDER BY n ASC LIMIT $7",
-                                          0};
+                                          LIST("AND user_id = $3", ">", "ASC"), 0};
 static struct db_stmt st_list_user_desc = {"thread_list_user_desc",
-                                           "SELECT " TH_COLS
-                                           " FROM threads WHERE org_id = $1 AND user_id = $3"
-                                           " AND n < $2" LIST_FILTERS " ORDER BY n DESC LIMIT $7",
-                                           0};
+                                           LIST("AND user_id = $3", "<", "DESC"), 0};
 
-const struct db_stmt *const threads_db_stmts[] = {
-    &st_insert,   &st_get,       &st_update,        &st_delete,         &st_position,
-    &st_list_asc, &st_list_desc, &st_list_user_asc, &st_list_user_desc, NULL};
+/*
+ * Filtered lists run with a custom plan (db_run_custom): how selective a metadata containment
+ * or a time range is decides between the GIN index and walking n, and only the values tell.
+ * $1 org, $2 bound, $3 user or NULL, $4 metadata, $5 created_after, $6 created_before, $7 limit.
+ */
+// clang-format off
+#define FILTERED(cmp, dir) \
+    "SELECT " TH_COLS " FROM threads WHERE org_id = $1 AND ($3::text IS NULL OR user_id = $3)" \
+    " AND n " cmp " $2 AND ($4::jsonb IS NULL OR metadata @> $4::jsonb)" \
+    " AND ($5::timestamptz IS NULL OR created_at > $5::timestamptz)" \
+    " AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)" \
+    " ORDER BY n " dir " LIMIT $7"
+// clang-format on
+static struct db_stmt st_list_filtered_asc = {"thread_list_filtered_asc", FILTERED(">", "ASC"), 0};
+static struct db_stmt st_list_filtered_desc = {"thread_list_filtered_desc", FILTERED("<", "DESC"),
+                                               0};
+
+const struct db_stmt *const threads_db_stmts[] = {&st_insert,
+                                                  &st_get,
+                                                  &st_update,
+                                                  &st_delete,
+                                                  &st_position,
+                                                  &st_list_asc,
+                                                  &st_list_desc,
+                                                  &st_list_user_asc,
+                                                  &st_list_user_desc,
+                                                  &st_list_filtered_asc,
+                                                  &st_list_filtered_desc,
+                                                  NULL};
 
 struct insert_tx {
     const char *const *params; /* of st_insert */
@@ -173,9 +190,13 @@ enum db_qs threads_db_list(const char *org, const struct thread_filter *f, bool 
 {
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {org, bound, f->user, f->metadata, f->created_after, f->created_before,
-                            lim};
+    if (f->metadata || f->created_after || f->created_before) {
+        const char *params[] = {
+            org, bound, f->user, f->metadata, f->created_after, f->created_before, lim};
+        return db_run_custom(asc ? &st_list_filtered_asc : &st_list_filtered_desc, 7, params, rows);
+    }
+    const char *params[] = {org, bound, f->user, lim};
     struct db_stmt *st = f->user ? (asc ? &st_list_user_asc : &st_list_user_desc)
                                  : (asc ? &st_list_asc : &st_list_desc);
-    return db_run(st, 7, params, rows);
+    return db_run(st, 4, params, rows);
 }
