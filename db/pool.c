@@ -273,6 +273,19 @@ static enum db_qs classify(struct db_conn *c, PGresult *res, const char *what)
     return qs;
 }
 
+/* Classifies res and hands it to the caller when it holds rows (callers own rows only when
+ * there are some: nothing to free on 0 or an error). */
+static enum db_qs take_result(struct db_conn *c, PGresult *res, const char *what,
+                              struct db_rows *rows)
+{
+    enum db_qs qs = classify(c, res, what);
+    if (qs > 0)
+        rows->res = res;
+    else
+        PQclear(res);
+    return qs;
+}
+
 static int stmt_id(struct db_stmt *st)
 {
     int id = __atomic_load_n(&st->id, __ATOMIC_ACQUIRE);
@@ -300,14 +313,7 @@ enum db_qs db_exec(struct db_conn *c, struct db_stmt *st, int nparams, const cha
         c->prepared[id] = true;
     }
     PGresult *res = PQexecPrepared(c->pg, st->name, nparams, params, NULL, NULL, 0);
-    enum db_qs qs = classify(c, res, st->name);
-    if (qs <= 0) {
-        /* Callers own rows only when there are some: nothing to free on 0 or an error. */
-        PQclear(res);
-        return qs;
-    }
-    rows->res = res;
-    return qs;
+    return take_result(c, res, st->name, rows);
 }
 
 enum db_qs db_run(struct db_stmt *st, int nparams, const char *const *params, struct db_rows *rows)
@@ -364,12 +370,8 @@ enum db_qs db_run_custom(struct db_stmt *st, int nparams, const char *const *par
     struct db_conn *c = db_acquire();
     if (!c) return DB_UNAVAILABLE;
     PGresult *res = exec_custom_planned(c->pg, st->sql, nparams, params);
-    enum db_qs qs = classify(c, res, st->name);
+    enum db_qs qs = take_result(c, res, st->name, rows);
     if (c->pg && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) drop(c); /* could not leave it */
-    if (qs > 0)
-        rows->res = res;
-    else
-        PQclear(res);
     db_release(c);
     return qs;
 }
