@@ -84,8 +84,13 @@ bool auth_key_shape_ok(const char *s)
     return n == KEY_LEN - (sizeof KEY_PREFIX - 1);
 }
 
-/* A version-4 UUID from kernel randomness: libuuid's own generator re-seeds on every call and
- * measured 3-4% of an append's CPU. */
+/*
+ * A version-7 UUID (RFC 9562): 48 bits of Unix time in milliseconds, then 74 random bits from
+ * the kernel. Ids made close in time sort close together, so inserting them touches the right
+ * edge of each unique index instead of a random leaf page: fewer pages dirtied, and fewer full-page
+ * images in the WAL after a checkpoint. The time is not a secret: created_at says as much.
+ * libuuid's own generator re-seeds on every call and measured 3-4% of an append's CPU.
+ */
 void auth_uuid(char out[37])
 {
     /* One getrandom() per 256 ids: each thread keeps a buffer of kernel randomness. */
@@ -99,7 +104,12 @@ void auth_uuid(char out[37])
     memcpy(u, pool + used, sizeof u);
     memset(pool + used, 0, sizeof u); /* handed out once */
     used += sizeof u;
-    u[6] = (unsigned char)((u[6] & 0x0F) | 0x40); /* version 4 */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    for (int i = 5; i >= 0; i--, ms >>= 8)
+        u[i] = (unsigned char)(ms & 0xFF);
+    u[6] = (unsigned char)((u[6] & 0x0F) | 0x70); /* version 7 */
     u[8] = (unsigned char)((u[8] & 0x3F) | 0x80); /* RFC 4122 variant */
     uuid_unparse_lower(u, out);
 }

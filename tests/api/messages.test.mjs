@@ -98,6 +98,14 @@ test('appending assigns seq 1, 2, 3 and keeps message_count and last_message_at 
     await sleep(2);
   }
   assert.equal(new Set(got.map((m) => m.id)).size, 3, 'generated ids differ');
+  for (const m of got) {
+    assert.equal(m.id[14], '7', `${m.id} is a version-7 UUID`);
+    const ms = parseInt(m.id.slice(0, 8) + m.id.slice(9, 13), 16);
+    const created = Number(micros(m.created_at) / 1000n);
+    assert.ok(Math.abs(ms - created) < 60000, `${m.id} carries its creation time (${ms} vs ${created})`);
+  }
+  const ids = got.map((m) => m.id);
+  assert.deepEqual([...ids].sort(), ids, 'ids made milliseconds apart sort in creation order');
 });
 
 test('client-supplied ids use the whole alphabet and length; GET finds them', async () => {
