@@ -9,8 +9,12 @@
   bench.py cpu-snapshot POSTMASTER_PID SERVICE_PID SHELL_PID   CPU jiffies so far (a JSON line): the machine's
                                                 total and idle, our PostgreSQL (postmaster, its backends and
                                                 the ones it reaped), the service, the shell's reaped children
-  bench.py cpu-annotate RUN.json BEFORE AFTER   adds the CPU shares between two snapshots to a run
-  bench.py report RUNS_DIR META.json OUT.json   prints the table, writes OUT.json; exit 1 if a run is invalid
+  bench.py cpu-annotate RUN.json BEFORE AFTER [CLIENT_TICKS]   adds the CPU used between two snapshots to
+                                                a run: shares of a core and per request; CLIENT_TICKS is the
+                                                client's own CPU time (else the shell's reaped children's)
+  bench.py report RUNS_DIR META.json OUT.json   medians over rounds of the runs NAME.rROUND.json and ratios
+                                                per round; prints the table, writes OUT.json; exit 1 if a
+                                                run is invalid
 
 Every $N of the statement must be mapped and every mapping must be used, so a change of the service's
 SQL makes the harness stop instead of timing something else.
@@ -20,6 +24,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 import time
 
@@ -122,37 +127,83 @@ def cpu_snapshot(postmaster, service, shell):
                       "children": sh[2] if sh else 0, "t": time.monotonic()}))
 
 
-def cpu_annotate(run_file, before, after):
+def cpu_annotate(run_file, before, after, client_ticks=None):
     a, b = json.loads(before), json.loads(after)
     d = {k: b[k] - a[k] for k in a}
     hz = os.sysconf("SC_CLK_TCK")
+    client = int(client_ticks) if client_ticks is not None else d["children"]
     run = json.load(open(run_file))
     if d["total"] > 0:
         busy = d["total"] - d["idle"]
-        ours = d["pg"] + d["service"] + d["children"]
+        ours = d["pg"] + d["service"] + max(d["children"], client)
         run["machine_busy_pct"] = round(100.0 * busy / d["total"], 1)
         # Whatever else ran meanwhile (other jobs on this machine) took this share of all cores.
         run["others_cpu_pct"] = round(max(0.0, 100.0 * (busy - ours) / d["total"]), 1)
-    run["postgres_cpu_pct_of_one_core"] = round(100.0 * d["pg"] / hz / d["t"], 1)
-    run["service_cpu_pct_of_one_core"] = round(100.0 * d["service"] / hz / d["t"], 1)
-    run["client_cpu_pct_of_one_core"] = round(100.0 * d["children"] / hz / d["t"], 1)
+    cpu = {"service": d["service"], "postgres": d["pg"], "client": client}
+    run["cpu_s"] = {k: round(v / hz, 2) for k, v in cpu.items()}
+    run["wall_s"] = round(d["t"], 3)
+    for k, v in cpu.items():
+        run[f"{k}_cpu_pct_of_one_core"] = round(100.0 * v / hz / d["t"], 1)
+        if run.get("requests"):
+            run[f"{k}_cpu_us_per_req"] = round(1e6 * v / hz / run["requests"], 1)
     json.dump(run, open(run_file, "w"), indent=1)
 
 
+RUN_FILE = re.compile(r"(.+)\.r(\d+)\.json")
+
+
 def load_runs(runs_dir):
+    """{name: [the run's figures in round 1, round 2, ...]} from RUNS_DIR/NAME.rROUND.json."""
     runs = {}
-    for path in sorted(glob.glob(runs_dir + "/*.json")):
-        name = path.rsplit("/", 1)[1][:-5]
-        runs[name] = json.load(open(path))
+    for path in glob.glob(runs_dir + "/*.json"):
+        m = RUN_FILE.fullmatch(os.path.basename(path))
+        if m:
+            d = json.load(open(path))
+            d["round"] = int(m.group(2))
+            runs.setdefault(m.group(1), []).append(d)
+    for rounds in runs.values():
+        rounds.sort(key=lambda d: d["round"])
     return runs
 
 
+def number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def median(values):
+    values = [v for v in values if number(v)]
+    return statistics.median(values) if values else None
+
+
+# The figures of a run kind that the report gives as their median over its rounds.
+MEDIAN_FIGURES = ["rps", "p50_ms", "p99_ms", "mean_ms", "requests",
+                  "service_cpu_pct_of_one_core", "postgres_cpu_pct_of_one_core", "client_cpu_pct_of_one_core",
+                  "service_cpu_us_per_req", "postgres_cpu_us_per_req", "client_cpu_us_per_req",
+                  "others_cpu_pct", "machine_busy_pct"]
+
+
+def summarize(rounds):
+    s = {"tool": rounds[0].get("tool"), "rounds_run": len(rounds)}
+    for k in MEDIAN_FIGURES:
+        m = median([r.get(k) for r in rounds])
+        s[k] = round(m, 3) if m is not None else None
+    s["errors"] = sum(r.get("errors") or 0 for r in rounds)
+    for r in rounds:
+        if r.get("errors") and not r.get("invalid"):  # wrk: non-2xx responses, socket errors, timeouts
+            r["invalid"] = f"{r['errors']} errors"
+    bad = [f"r{r['round']}: {r['invalid']}" for r in rounds if r.get("invalid")]
+    if bad:
+        s["invalid"] = "; ".join(bad)
+    s["rounds"] = rounds
+    return s
+
+
 def pct(v):
-    return f"{v:.0f}%" if isinstance(v, (int, float)) else "-"
+    return f"{v:.0f}%" if number(v) else "-"
 
 
 def fmt(v, spec):
-    return format(v, spec) if isinstance(v, (int, float)) else "-"
+    return format(v, spec) if number(v) else "-"
 
 
 ROWS = [
@@ -180,33 +231,55 @@ RATIOS = [
 ]
 
 
+def per_round_ratios(num_rounds, den_rounds, figure):
+    """[(round, numerator's figure / denominator's figure in that round)] for the rounds both ran."""
+    den = {d["round"]: d for d in den_rounds}
+    out = []
+    for a in num_rounds:
+        b = den.get(a["round"])
+        if b is not None and number(a.get(figure)) and number(b.get(figure)) and b[figure]:
+            out.append((a["round"], a[figure] / b[figure]))
+    return out
+
+
 def report(runs_dir, meta_file, out_file):
-    runs = load_runs(runs_dir)
+    runs = {name: summarize(rounds) for name, rounds in load_runs(runs_dir).items()}
     meta = json.load(open(meta_file))
+    nrounds = max((s["rounds_run"] for s in runs.values()), default=0)
+    width = 160
     print()
-    print(f"{'scenario':<24} {'run':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'svc CPU':>8} {'pg CPU':>8} {'others':>7}")
-    print("-" * 124)
+    print(f"Each figure: the median over {nrounds} round{'s' if nrounds != 1 else ''}"
+          f" of {meta['config']['duration_s']} s runs."
+          f" CPU: % of one core, and µs of CPU time per completed request (transaction for pgbench).")
+    print()
+    print(f"{'scenario':<23} {'run':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'svc CPU':>8} {'pg CPU':>8} {'others':>7} {'svc µs/req':>11} {'pg µs/req':>10} {'client µs/req':>14}")
+    print("-" * width)
     for group, name, label in ROWS:
         r = runs.get(name)
         if r is None:
             continue
         note = f"  INVALID: {r['invalid']}" if r.get("invalid") else ""
-        svc = r.get("service_cpu_pct_of_one_core") if r.get("tool") == "wrk" else None
-        print(f"{group:<24} {label:<46} {fmt(r.get('rps'), '9.0f')} {fmt(r.get('p50_ms'), '8.2f')}"
-              f" {fmt(r.get('p99_ms'), '8.2f')} {pct(svc):>8} {pct(r.get('postgres_cpu_pct_of_one_core')):>8}"
-              f" {pct(r.get('others_cpu_pct')):>7}{note}")
+        wrk = r.get("tool") == "wrk"  # the service idles during pgbench runs
+        svc = r.get("service_cpu_pct_of_one_core") if wrk else None
+        svc_us = r.get("service_cpu_us_per_req") if wrk else None
+        print(f"{group:<23} {label:<44} {fmt(r.get('rps'), '.0f'):>9} {fmt(r.get('p50_ms'), '.2f'):>8}"
+              f" {fmt(r.get('p99_ms'), '.2f'):>8} {pct(svc):>8} {pct(r.get('postgres_cpu_pct_of_one_core')):>8}"
+              f" {pct(r.get('others_cpu_pct')):>7} {fmt(svc_us, '.0f'):>11}"
+              f" {fmt(r.get('postgres_cpu_us_per_req'), '.0f'):>10} {fmt(r.get('client_cpu_us_per_req'), '.0f'):>14}"
+              f"{note}")
     print()
     ratios = []
-    print(f"{'ratio':<24} {'what':<46} {'value':>9} {'target':>8} {'result':>8}")
-    print("-" * 124)
+    print(f"{'ratio':<23} {'what':<44} {'median (min–max of rounds)':>28} {'target':>8} {'result':>8}")
+    print("-" * width)
     for name, num, den, figure, cmp, target, meaning in RATIOS:
         a, b = runs.get(num), runs.get(den)
         if a is None or b is None:
             continue
-        value = None
-        if isinstance(a.get(figure), (int, float)) and b.get(figure):
-            value = a[figure] / b[figure]
+        per_round = per_round_ratios(a["rounds"], b["rounds"], figure)
+        values = [v for _, v in per_round]
+        value = median(values)
+        lo, hi = (min(values), max(values)) if values else (None, None)
         result = None
         if cmp and value is not None and not a.get("invalid") and not b.get("invalid"):
             ok = value >= target if cmp == ">=" else value <= target
@@ -214,18 +287,26 @@ def report(runs_dir, meta_file, out_file):
         elif cmp:
             result = "INVALID"
         ratios.append({"name": name, "value": round(value, 3) if value is not None else None,
+                       "min": round(lo, 3) if lo is not None else None,
+                       "max": round(hi, 3) if hi is not None else None,
+                       "per_round": [{"round": r, "value": round(v, 3)} for r, v in per_round],
                        "figure": figure, "numerator": num, "denominator": den, "meaning": meaning,
                        "target": f"{cmp} {target}" if cmp else None, "result": result})
+        shown = fmt(value, ".2f")
+        if len(values) > 1:
+            shown += f" ({lo:.2f}–{hi:.2f})"
         tgt = f"{cmp}{target}" if cmp else ""
-        print(f"{name:<24} {meaning:<46} {fmt(value, '9.2f')} {tgt:>8} {result or '':>8}")
+        print(f"{name:<23} {meaning:<44} {shown:>28} {tgt:>8} {result or '':>8}")
     print()
-    noisy = {k: v["others_cpu_pct"] for k, v in runs.items() if (v.get("others_cpu_pct") or 0) > 10}
+    noisy = {f"{k}.r{d['round']}": d["others_cpu_pct"] for k, s in runs.items() for d in s["rounds"]
+             if (d.get("others_cpu_pct") or 0) > 10}
+    total = sum(s["rounds_run"] for s in runs.values())
     if noisy:
         worst = max(noisy.values())
         print(f"WARNING: other processes took up to {worst:.0f}% of the machine's CPU during {len(noisy)} of"
-              f" {len(runs)} runs (column 'others'): the figures and ratios are unreliable; rerun on a quiet machine.")
+              f" {total} runs (column 'others'): the figures and ratios are unreliable; rerun on a quiet machine.")
         print()
-    invalid = {k: v["invalid"] for k, v in runs.items() if v.get("invalid")}
+    invalid = {k: s["invalid"] for k, s in runs.items() if s.get("invalid")}
     doc = dict(meta)
     doc["runs"] = runs
     doc["ratios"] = ratios
@@ -247,7 +328,7 @@ def main(argv):
         pgbench_summary(*argv[1:])
     elif len(argv) == 4 and argv[0] == "cpu-snapshot":
         cpu_snapshot(*argv[1:])
-    elif len(argv) == 4 and argv[0] == "cpu-annotate":
+    elif len(argv) in (4, 5) and argv[0] == "cpu-annotate":
         cpu_annotate(*argv[1:])
     elif len(argv) == 4 and argv[0] == "report":
         report(*argv[1:])

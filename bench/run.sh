@@ -2,7 +2,8 @@
 # make bench: times the service against PostgreSQL doing the same statements (pgbench), side by side,
 # on a throwaway PostgreSQL and a fresh build/convstore. See bench/README.md for what each figure means.
 #
-#   BENCH_DURATION=10   seconds of each timed run          BENCH_WARMUP=2   seconds of wrk warm-up per scenario
+#   BENCH_DURATION=5    seconds of each timed run          BENCH_WARMUP=2   seconds of wrk warm-up per scenario
+#   BENCH_ROUNDS=3      rounds of each scenario (1..45), in ABBA order; the report takes medians over them
 #   BENCH_PG_FAST=1     PostgreSQL without fsync/synchronous_commit (default: durable commits)
 #   BENCH_PROFILE=1     afterwards, perf-record the system during an extra append run and print the top symbols
 #   BENCH_KEEP=1        keep the temp dir (database, logs, generated pgbench scripts) and say where
@@ -11,8 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-5}
 WARMUP=${BENCH_WARMUP:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=8     # wrk -c, pgbench -c and the service's pool: the same concurrency everywhere
 THREADS=1000      # threads t1..t1000 in one org
 PER_THREAD=50     # messages in each of them
@@ -39,6 +41,9 @@ fi
 for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
+# Each round has two pgbench append runs, numbered 2r-1 and 2r; pgbench's message ids overflow bigint
+# from run number 92 on.
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] && [ "$ROUNDS" -le 45 ] || die "BENCH_ROUNDS must be a whole number from 1 to 45"
 
 # ---- throwaway state, torn down on any exit ------------------------------------------------------
 
@@ -67,14 +72,28 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# CPU time (user + sys, in clock ticks) of the children this shell has reaped, into $reaped: fields 16
+# and 17 (cutime, cstime) of its /proc stat, read with builtins only, so that reading it reaps nothing.
+reaped_ticks() {
+    local line f
+    read -r line <"/proc/$BASHPID/stat"
+    f=(${line##*) })   # the fields after the name, from field 3 on
+    reaped=$((f[13] + f[14]))
+}
+
 # Runs a command in the background and waits for it: a signal to this script then stops it at once
-# (bash runs traps only after a foreground command ends).
+# (bash runs traps only after a foreground command ends). Sets $child_ticks to the CPU time the command
+# used: nothing but it is reaped between the two readings (the only other child, the service, runs on).
 waitfor() {
-    local rc=0
+    local rc=0 t0
+    reaped_ticks
+    t0=$reaped
     "$@" &
     child=$!
     wait "$child" || rc=$?
     child=
+    reaped_ticks
+    child_ticks=$((reaped - t0))
     return $rc
 }
 
@@ -229,12 +248,13 @@ expect "deep page" 200 "d['data'][0]['seq'] == $LIMIT + 1 and d['data'][-1]['seq
 
 # ---- timed runs ---------------------------------------------------------------------------------
 
-# CPU over a run: the machine's, our PostgreSQL's, the service's, and the client's (wrk or pgbench:
-# reaped children of this shell); what remains is other jobs on the machine, which make figures noisy.
+# CPU over a run: the machine's, our PostgreSQL's, the service's, and this shell's reaped children
+# (the client, and the harness's own helpers); what remains is other jobs on the machine, which make
+# figures noisy. The client's own CPU time is waitfor's $child_ticks.
 cpu_snapshot() {
     python3 $bench/bench.py cpu-snapshot "$(head -n 1 "$tmp/pg/postmaster.pid")" "${svc_pid:-0}" $$
 }
-cpu_annotate() { # RUN_JSON BEFORE AFTER
+cpu_annotate() { # RUN_JSON BEFORE AFTER [CLIENT_TICKS]
     python3 $bench/bench.py cpu-annotate "$@"
 }
 
@@ -248,19 +268,20 @@ warm_up() { # SCRIPT [PATH]
         die "wrk warm-up failed"
 }
 
-run_wrk() { # NAME SCRIPT [PATH]
-    local name=$1 script=$2 path=${3:-} out=$tmp/runs/$1.json before after
+# Each run writes $tmp/runs/NAME.rROUND.json (and keeps the tool's output next to it).
+run_wrk() { # NAME ROUND SCRIPT [PATH]
+    local name=$1.r$2 script=$3 path=${4:-} out=$tmp/runs/$1.r$2.json before after
     export BENCH_WRK_DIR=$PWD/$bench/wrk BENCH_KEY=$key BENCH_THREADS=$THREADS BENCH_PATH=$path
     before=$(cpu_snapshot)
     BENCH_OUT=$out waitfor wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --timeout 10s -s "$bench/wrk/$script" "$base" \
         >"$tmp/runs/$name.wrk.txt" || die "wrk failed: $(cat "$tmp/runs/$name.wrk.txt")"
     after=$(cpu_snapshot)
     [ -s "$out" ] || die "wrk wrote no summary for $name"
-    cpu_annotate "$out" "$before" "$after"
+    cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
 
-run_pgbench() { # NAME SCRIPT RUN_NO
-    local name=$1 script=$2 run_no=$3 out=$tmp/runs/$1.json before after
+run_pgbench() { # NAME ROUND SCRIPT RUN_NO
+    local name=$1.r$2 script=$3 run_no=$4 out=$tmp/runs/$1.r$2.json before after
     before=$(cpu_snapshot)
     # The session settings the service's pool sets on every connection (db/pool.c, configure()).
     if ! PGOPTIONS="-c plan_cache_mode=force_generic_plan -c jit=off -c statement_timeout=5000" \
@@ -272,12 +293,12 @@ run_pgbench() { # NAME SCRIPT RUN_NO
     fi
     after=$(cpu_snapshot)
     python3 $bench/bench.py pgbench-summary "$tmp/runs/$name.pgbench.txt" "$tmp/pglog/$name" "$out"
-    cpu_annotate "$out" "$before" "$after"
+    cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
 
 # Appends must have written one message per success: else the run timed something else.
-check_appended() { # NAME BEFORE
-    python3 - "$tmp/runs/$1.json" "$2" "$(appended)" <<'EOF'
+check_appended() { # RUN_JSON BEFORE
+    python3 - "$1" "$2" "$(appended)" <<'PY'
 import json, sys
 path, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 d = json.load(open(path))
@@ -285,18 +306,63 @@ d["messages_written"] = after - before
 if after - before < d["requests"] and not d.get("invalid"):
     d["invalid"] = f"{d['requests']} appends reported, {after - before} messages written"
 json.dump(d, open(path, "w"), indent=1)
-EOF
+PY
 }
 
-show() { # NAME
-    python3 - "$tmp/runs/$1.json" "$1" <<'EOF'
+show() { # RUN_JSON LABEL
+    python3 - "$1" "$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+us = lambda k: f"{d[k]:.0f}" if isinstance(d.get(k), (int, float)) else "-"
 bad = f"  ERRORS: {d['errors']}" if d.get("errors") else ""
-print(f"bench: {sys.argv[2]:<20} {d['rps']:9.0f} req/s  p50 {d['p50_ms']:7.2f} ms  p99 {d['p99_ms']:7.2f} ms"
-      f"  (service {d['service_cpu_pct_of_one_core']:.0f}%, postgres {d['postgres_cpu_pct_of_one_core']:.0f}%,"
-      f" others {d['others_cpu_pct']:.0f}% of the machine){bad}", file=sys.stderr)
-EOF
+print(f"bench: {sys.argv[2]:<23} {d['rps']:9.0f} req/s  p50 {d['p50_ms']:7.2f} ms  p99 {d['p99_ms']:7.2f} ms"
+      f"  CPU µs/req: service {us('service_cpu_us_per_req')}, postgres {us('postgres_cpu_us_per_req')},"
+      f" client {us('client_cpu_us_per_req')}; others {d['others_cpu_pct']:.0f}% of the machine{bad}",
+      file=sys.stderr)
+PY
+}
+
+# One timed run: NAME (the run kind: a row of the report) in round ROUND.
+timed() { # NAME ROUND
+    local name=$1 r=$2 n0
+    case $name in
+    newest_service) run_wrk "$name" "$r" get.lua "/v1/threads/{thread}/messages?limit=$LIMIT" ;;
+    newest_pgbench) run_pgbench "$name" "$r" newest.sql 0 ;;
+    first_service) run_wrk "$name" "$r" get.lua "/v1/threads/big/messages?limit=$LIMIT" ;;
+    deep_service) run_wrk "$name" "$r" get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor" ;;
+    first_pgbench) run_pgbench "$name" "$r" first.sql 0 ;;
+    deep_pgbench) run_pgbench "$name" "$r" deep.sql 0 ;;
+    append_*)
+        n0=$(appended)
+        # Every write run starts right after a checkpoint, so each pays the same full-page writes
+        # (the first change of each page after a checkpoint logs the whole page), not just the first.
+        psql -c CHECKPOINT
+        case $name in
+        append_service) run_wrk "$name" "$r" append.lua ;;
+        # Message ids start with pgbench's run number: each append run has its own, 1..2*ROUNDS.
+        append_pgbench) run_pgbench "$name" "$r" append.sql $((2 * r - 1)) ;;
+        append_auth_pgbench) run_pgbench "$name" "$r" append_auth.sql $((2 * r)) ;;
+        *) die "no run $name" ;;
+        esac
+        check_appended "$tmp/runs/$name.r$r.json" "$n0"
+        ;;
+    *) die "no run $name" ;;
+    esac
+    show "$tmp/runs/$name.r$r.json" "$name r$r"
+}
+
+# ROUNDS rounds of one scenario's runs, back to back: the runs in the given order in odd rounds and in
+# reverse in even ones (ABBA), so a slow drift (throughput falling as tables grow, caches, autovacuum)
+# favours each side of a ratio as often as the other, instead of always the one that runs first.
+rounds() { # NAME...
+    local r i
+    for r in $(seq 1 "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then
+            for ((i = 1; i <= $#; i++)); do timed "${!i}" "$r"; done
+        else
+            for ((i = $#; i >= 1; i--)); do timed "${!i}" "$r"; done
+        fi
+    done
 }
 
 # Other jobs on this machine skew every figure: measure what they take before starting.
@@ -311,37 +377,19 @@ if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 10 else 1)" "$back
     ps -eo pid,pcpu,comm --sort=-pcpu | sed -n 2,6p >&2
 fi
 
-# Readers first, on the data as seeded; then the writers.
-say "timed runs: ${DURATION}s each, $CONNECTIONS connections (wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)"
+# All readers' rounds first, on the data as seeded, then the writers' rounds. Interleaving them per
+# round would have the readers of round 2 read threads that round 1's appends grew (newest pages come
+# from t1..t1000), so their rounds would not measure the same thing; the writers' tables grow from run
+# to run anyway, a drift the ABBA order balances. Each scenario's warm-ups come before its first round.
+say "timed runs: $ROUNDS rounds of ${DURATION}s runs, $CONNECTIONS connections" \
+    "(wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)"
 warm_up get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
-run_wrk newest_service get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
-show newest_service
-run_pgbench newest_pgbench newest.sql 0
-show newest_pgbench
+rounds newest_service newest_pgbench
 warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT"
-run_wrk first_service get.lua "/v1/threads/big/messages?limit=$LIMIT"
-show first_service
 warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
-run_wrk deep_service get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
-show deep_service
-run_pgbench first_pgbench first.sql 0
-show first_pgbench
-run_pgbench deep_pgbench deep.sql 0
-show deep_pgbench
-
+rounds first_service deep_service first_pgbench deep_pgbench
 warm_up append.lua
-n0=$(appended)
-run_wrk append_service append.lua
-check_appended append_service "$n0"
-show append_service
-n0=$(appended)
-run_pgbench append_pgbench append.sql 1
-check_appended append_pgbench "$n0"
-show append_pgbench
-n0=$(appended)
-run_pgbench append_auth_pgbench append_auth.sql 2
-check_appended append_auth_pgbench "$n0"
-show append_auth_pgbench
+rounds append_service append_pgbench append_auth_pgbench
 
 # ---- optional profile ----------------------------------------------------------------------------
 
@@ -385,7 +433,7 @@ json.dump({
     "git_commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- service routes db migrations 2>/dev/null || echo +dirty)",
     "machine": {"cores": os.cpu_count(), "postgresql": "$("$pgbin/postgres" --version | awk '{print $3}')",
                 "pg_durable": "${BENCH_PG_FAST:-0}" != "1"},
-    "config": {"duration_s": $DURATION, "warmup_s": $WARMUP, "connections": $CONNECTIONS,
+    "config": {"duration_s": $DURATION, "warmup_s": $WARMUP, "rounds": $ROUNDS, "connections": $CONNECTIONS,
                "threads": $THREADS, "messages_per_thread": $PER_THREAD, "big_thread_messages": $BIG,
                "page_limit": $LIMIT, "seed_s": $seed_s, "deep_cursor": "$deep_cursor"},
     "background_others_cpu_pct": $background,
