@@ -77,7 +77,7 @@ trap 'exit 143' TERM
 reaped_ticks() {
     local line f
     read -r line <"/proc/$BASHPID/stat"
-    f=(${line##*) })   # the fields after the name, from field 3 on
+    read -ra f <<<"${line##*) }" # the fields after the name, from field 3 on
     reaped=$((f[13] + f[14]))
 }
 
