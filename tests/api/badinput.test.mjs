@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, createOrg, api, raw, client, assertProblem, assertStatus, assertList, uniq } from './lib/harness.mjs';
+import { startServer, createOrg, api, raw, client, assertProblem, assertStatus, assertList, uniq, expectRejected as rejectedWithout } from './lib/harness.mjs';
 
 const SMALL_LIMIT = 4096;
 let srv; // default limits
@@ -40,25 +40,8 @@ function sendBytes(base, method, path, bytes, contentType = 'application/json') 
   return raw(base, { method, path, key: org.api_key, headers, body: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'utf8') });
 }
 
-/**
- * Runs each case as a subtest: the response must be the given problem, and neither the
- * thread list nor the key list may have changed.
- */
-async function expectRejected(t, cases) {
-  for (const k of cases) {
-    await t.test(k.label, async () => {
-      const before = await snapshot();
-      const r = await k.send();
-      if (Array.isArray(k.code)) {
-        assert.equal(r.status, k.status, `status ${r.status}: ${r.text.slice(0, 500)}`);
-        assert.ok(k.code.includes(r.json.code), `code ${r.json.code} is one of ${k.code}`);
-      } else {
-        assertProblem(r, k.status, k.code, k.field);
-      }
-      assert.deepEqual(await snapshot(), before, 'nothing was written');
-    });
-  }
-}
+/** Each case a subtest: the given problem, and neither the thread list nor the key list changed. */
+const expectRejected = (t, cases) => rejectedWithout(t, cases, snapshot);
 
 const show = (s) => (s.length > 40 ? `${s.slice(0, 37)}...(${s.length})` : s);
 

@@ -648,6 +648,34 @@ export function assertProblem(res, status, code, field) {
   }
 }
 
+/**
+ * Runs each bad-input case as a subtest: the response must be the case's problem (code, or one of
+ * several codes with one of several statuses), errors[] must name one of case.fields when given,
+ * and snapshot() — everything a refused request could have changed — must read the same after.
+ * afterEach(r), when given, checks more once the snapshot matched.
+ */
+export async function expectRejected(t, cases, snapshot, afterEach) {
+  for (const k of cases) {
+    await t.test(k.label, async () => {
+      const before = await snapshot();
+      const r = await k.send();
+      if (Array.isArray(k.code)) {
+        const statuses = Array.isArray(k.status) ? k.status : [k.status];
+        assert.ok(statuses.includes(r.status), `status ${r.status} is one of ${statuses}: ${r.text.slice(0, 500)}`);
+        assert.ok(k.code.includes(r.json.code), `code ${r.json.code} is one of ${k.code}`);
+      } else {
+        assertProblem(r, k.status, k.code, k.field);
+      }
+      if (k.fields) {
+        const named = (r.json.errors || []).map((e) => e.field);
+        assert.ok(k.fields.some((f) => named.includes(f)), `errors[] names one of ${k.fields}: ${r.text}`);
+      }
+      assert.deepEqual(await snapshot(), before, 'nothing was written');
+      if (afterEach) await afterEach(r);
+    });
+  }
+}
+
 /** Asserts a 2xx status with a readable failure message. */
 export function assertStatus(res, status) {
   assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text.slice(0, 1500)}`);
