@@ -175,6 +175,10 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def rounded(v):
+    return round(v, 3) if v is not None else None
+
+
 # The figures of a run kind that the report gives as their median over its rounds.
 MEDIAN_FIGURES = ["rps", "p50_ms", "p99_ms", "mean_ms", "requests",
                   "service_cpu_pct_of_one_core", "postgres_cpu_pct_of_one_core", "client_cpu_pct_of_one_core",
@@ -185,8 +189,7 @@ MEDIAN_FIGURES = ["rps", "p50_ms", "p99_ms", "mean_ms", "requests",
 def summarize(rounds):
     s = {"tool": rounds[0].get("tool"), "rounds_run": len(rounds)}
     for k in MEDIAN_FIGURES:
-        m = median([r.get(k) for r in rounds])
-        s[k] = round(m, 3) if m is not None else None
+        s[k] = rounded(median([r.get(k) for r in rounds]))
     s["errors"] = sum(r.get("errors") or 0 for r in rounds)
     for r in rounds:
         if r.get("errors") and not r.get("invalid"):  # wrk: non-2xx responses, socket errors, timeouts
@@ -286,9 +289,7 @@ def report(runs_dir, meta_file, out_file):
             result = "PASS" if ok else "MISS"
         elif cmp:
             result = "INVALID"
-        ratios.append({"name": name, "value": round(value, 3) if value is not None else None,
-                       "min": round(lo, 3) if lo is not None else None,
-                       "max": round(hi, 3) if hi is not None else None,
+        ratios.append({"name": name, "value": rounded(value), "min": rounded(lo), "max": rounded(hi),
                        "per_round": [{"round": r, "value": round(v, 3)} for r, v in per_round],
                        "figure": figure, "numerator": num, "denominator": den, "meaning": meaning,
                        "target": f"{cmp} {target}" if cmp else None, "result": result})
