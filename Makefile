@@ -60,7 +60,8 @@ stop:
 test: deps
 	@scripts/test.sh
 
-bench: deps
+bench:
+	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory build
 	@bench/run.sh
 

@@ -210,12 +210,15 @@ def fmt(v, spec):
 
 
 ROWS = [
-    # (group, run name, label)
+    # (group, run name, label); the svc columns are the process between client and PostgreSQL: the
+    # service under wrk, pgbouncer in the relay runs (none in the other pgbench runs)
     ("append one message", "append_service", "service  POST .../messages"),
     ("", "append_pgbench", "pgbench  msg_append"),
     ("", "append_auth_pgbench", "pgbench  key_lookup + msg_append (context)"),
+    ("", "append_relay_pgbench", "pgbench  msg_append via pgbouncer (context)"),
     ("newest 20 messages", "newest_service", "service  GET .../messages?limit=20"),
     ("", "newest_pgbench", "pgbench  msg_list_desc"),
+    ("", "newest_relay_pgbench", "pgbench  msg_list_desc via pgbouncer (context)"),
     ("page at depth 1,000,000", "first_service", "service  first page"),
     ("", "deep_service", "service  deep page"),
     ("", "first_pgbench", "pgbench  msg_list_desc, first page (context)"),
@@ -227,7 +230,15 @@ RATIOS = [
     ("append", "append_service", "append_pgbench", "rps", ">=", 0.8, "service req/s / pgbench insert tps"),
     ("append_vs_auth_insert", "append_service", "append_auth_pgbench", "rps", None, None,
      "service req/s / pgbench auth+insert tps"),
+    ("append_relay", "append_relay_pgbench", "append_pgbench", "rps", None, None,
+     "pgbench via pgbouncer tps / pgbench tps"),
+    ("append_vs_relay", "append_service", "append_relay_pgbench", "rps", None, None,
+     "service req/s / pgbench via pgbouncer tps"),
     ("newest_20", "newest_service", "newest_pgbench", "rps", ">=", 0.5, "service req/s / pgbench tps"),
+    ("newest_20_relay", "newest_relay_pgbench", "newest_pgbench", "rps", None, None,
+     "pgbench via pgbouncer tps / pgbench tps"),
+    ("newest_20_vs_relay", "newest_service", "newest_relay_pgbench", "rps", None, None,
+     "service req/s / pgbench via pgbouncer tps"),
     ("deep_page_p50", "deep_service", "first_service", "p50_ms", "<=", 1.2, "deep p50 / first p50"),
     ("deep_page_p99", "deep_service", "first_service", "p99_ms", None, None, "deep p99 / first p99"),
     ("deep_page_rps", "deep_service", "first_service", "rps", None, None, "deep req/s / first req/s"),
@@ -255,7 +266,7 @@ def report(runs_dir, meta_file, out_file):
           f" of {meta['config']['duration_s']} s runs."
           f" CPU: % of one core, and µs of CPU time per completed request (transaction for pgbench).")
     print()
-    print(f"{'scenario':<23} {'run':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    print(f"{'scenario':<23} {'run':<48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
           f" {'svc CPU':>8} {'pg CPU':>8} {'others':>7} {'svc µs/req':>11} {'pg µs/req':>10} {'client µs/req':>14}")
     print("-" * width)
     for group, name, label in ROWS:
@@ -263,17 +274,17 @@ def report(runs_dir, meta_file, out_file):
         if r is None:
             continue
         note = f"  INVALID: {r['invalid']}" if r.get("invalid") else ""
-        wrk = r.get("tool") == "wrk"  # the service idles during pgbench runs
-        svc = r.get("service_cpu_pct_of_one_core") if wrk else None
-        svc_us = r.get("service_cpu_us_per_req") if wrk else None
-        print(f"{group:<23} {label:<44} {fmt(r.get('rps'), '.0f'):>9} {fmt(r.get('p50_ms'), '.2f'):>8}"
+        middle = r.get("tool") == "wrk" or "_relay_" in name  # else the service idles: not shown
+        svc = r.get("service_cpu_pct_of_one_core") if middle else None
+        svc_us = r.get("service_cpu_us_per_req") if middle else None
+        print(f"{group:<23} {label:<48} {fmt(r.get('rps'), '.0f'):>9} {fmt(r.get('p50_ms'), '.2f'):>8}"
               f" {fmt(r.get('p99_ms'), '.2f'):>8} {pct(svc):>8} {pct(r.get('postgres_cpu_pct_of_one_core')):>8}"
               f" {pct(r.get('others_cpu_pct')):>7} {fmt(svc_us, '.0f'):>11}"
               f" {fmt(r.get('postgres_cpu_us_per_req'), '.0f'):>10} {fmt(r.get('client_cpu_us_per_req'), '.0f'):>14}"
               f"{note}")
     print()
     ratios = []
-    print(f"{'ratio':<23} {'what':<44} {'median (min–max of rounds)':>28} {'target':>8} {'result':>8}")
+    print(f"{'ratio':<23} {'what':<48} {'median (min–max of rounds)':>28} {'target':>8} {'result':>8}")
     print("-" * width)
     for name, num, den, figure, cmp, target, meaning in RATIOS:
         a, b = runs.get(num), runs.get(den)
@@ -297,7 +308,7 @@ def report(runs_dir, meta_file, out_file):
         if len(values) > 1:
             shown += f" ({lo:.2f}–{hi:.2f})"
         tgt = f"{cmp}{target}" if cmp else ""
-        print(f"{name:<23} {meaning:<44} {shown:>28} {tgt:>8} {result or '':>8}")
+        print(f"{name:<23} {meaning:<48} {shown:>28} {tgt:>8} {result or '':>8}")
     print()
     noisy = {f"{k}.r{d['round']}": d["others_cpu_pct"] for k, s in runs.items() for d in s["rounds"]
              if (d.get("others_cpu_pct") or 0) > 10}

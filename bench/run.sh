@@ -38,17 +38,20 @@ if [ -z "$pgbin" ] || [ ! -x "$pgbin/pgbench" ]; then
 fi
 [ -x "$pgbin/pgbench" ] || die "pgbench is not installed (it comes with the postgresql package: scripts/deps.sh)"
 [ -x "$pgbin/psql" ] || die "psql is not installed (postgresql-client: scripts/deps.sh)"
+pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+[ -x "$pgbouncer" ] || die "pgbouncer is not installed: run scripts/deps.sh --bench (make bench does)"
 for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
-# Each round has two pgbench append runs, numbered 2r-1 and 2r; pgbench's message ids overflow bigint
+# Each round has three pgbench append runs, numbered 3r-2 to 3r; pgbench's message ids overflow bigint
 # from run number 92 on.
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] && [ "$ROUNDS" -le 45 ] || die "BENCH_ROUNDS must be a whole number from 1 to 45"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] && [ "$ROUNDS" -le 30 ] || die "BENCH_ROUNDS must be a whole number from 1 to 30"
 
 # ---- throwaway state, torn down on any exit ------------------------------------------------------
 
 tmp=$(mktemp -d /tmp/convstore-bench.XXXXXX)
 svc_pid=
+relay_pid=
 child=   # the wrk, pgbench or perf running now
 cleanup() {
     local status=$?
@@ -59,6 +62,7 @@ cleanup() {
         for _ in $(seq 1 50); do kill -0 "$svc_pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$svc_pid" 2>/dev/null
     fi
+    if [ -n "$relay_pid" ]; then kill -TERM "$relay_pid" 2>/dev/null; fi
     wait 2>/dev/null
     scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -246,13 +250,50 @@ expect "first page" 200 "d['data'][0]['seq'] == $BIG and len(d['data']) == $LIMI
 expect "deep page" 200 "d['data'][0]['seq'] == $LIMIT + 1 and d['data'][-1]['seq'] == 2 and d['has_more']" \
     "$(api "$base/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor")"
 
+# ---- the relay -------------------------------------------------------------------------------
+
+# pgbouncer between pgbench and PostgreSQL: a C proxy that relays the same statements and parses no
+# HTTP, JSON or keys. What pgbench loses through it is what any process in the middle costs here (two
+# more socket exchanges per query, another process to schedule on the same cores); the service pays
+# that and does its own work besides. It holds one server connection per client (session pooling),
+# opened with the settings the service's pool sets; after each client, only its prepared statements go.
+relay_port=$(free_port)
+mkdir -p "$tmp/relay"
+cat >"$tmp/relay/pgbouncer.ini" <<EOF
+[databases]
+convstore_bench = host=127.0.0.1 port=$pg_port dbname=convstore_bench user=postgres connect_query='SET plan_cache_mode = force_generic_plan; SET jit = off; SET statement_timeout = 5000'
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $relay_port
+unix_socket_dir =
+auth_type = any
+pool_mode = session
+default_pool_size = $CONNECTIONS
+max_client_conn = $((4 * CONNECTIONS))
+server_reset_query = DEALLOCATE ALL
+logfile = $tmp/relay/pgbouncer.log
+pidfile = $tmp/relay/pgbouncer.pid
+EOF
+if [ "$(id -u)" = 0 ]; then # pgbouncer will not run as root
+    chown -R postgres: "$tmp/relay"
+    runuser -u postgres -- "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
+else
+    "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
+fi
+for _ in $(seq 1 50); do [ -s "$tmp/relay/pgbouncer.pid" ] && break; sleep 0.1; done
+relay_pid=$(cat "$tmp/relay/pgbouncer.pid" 2>/dev/null) || die "pgbouncer wrote no pid file: $(cat "$tmp/relay/pgbouncer.log")"
+relay_url=postgresql://postgres@127.0.0.1:$relay_port/convstore_bench
+[ "$("$pgbin/psql" -X -q -t -A "$relay_url" -c 'SHOW plan_cache_mode')" = force_generic_plan ] ||
+    die "pgbouncer on port $relay_port does not relay with the pool's settings: $(cat "$tmp/relay/pgbouncer.log")"
+
 # ---- timed runs ---------------------------------------------------------------------------------
 
 # CPU over a run: the machine's, our PostgreSQL's, the service's, and this shell's reaped children
 # (the client, and the harness's own helpers); what remains is other jobs on the machine, which make
 # figures noisy. The client's own CPU time is waitfor's $child_ticks.
-cpu_snapshot() {
-    python3 $bench/bench.py cpu-snapshot "$(head -n 1 "$tmp/pg/postmaster.pid")" "${svc_pid:-0}" $$
+cpu_snapshot() { # [PID of the process in the middle: the service unless given]
+    python3 $bench/bench.py cpu-snapshot "$(head -n 1 "$tmp/pg/postmaster.pid")" "${1:-${svc_pid:-0}}" $$
 }
 cpu_annotate() { # RUN_JSON BEFORE AFTER [CLIENT_TICKS]
     python3 $bench/bench.py cpu-annotate "$@"
@@ -280,18 +321,20 @@ run_wrk() { # NAME ROUND SCRIPT [PATH]
     cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
 
-run_pgbench() { # NAME ROUND SCRIPT RUN_NO
+run_pgbench() { # NAME ROUND SCRIPT RUN_NO [relay]
     local name=$1.r$2 script=$3 run_no=$4 out=$tmp/runs/$1.r$2.json before after
-    before=$(cpu_snapshot)
-    # The session settings the service's pool sets on every connection (db/pool.c, configure()).
-    if ! PGOPTIONS="-c plan_cache_mode=force_generic_plan -c jit=off -c statement_timeout=5000" \
-        waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
+    # The session settings the service's pool sets on every connection (db/pool.c, configure());
+    # the relay sets them itself (connect_query) and would refuse them as startup options.
+    local target=$url mid='' options="-c plan_cache_mode=force_generic_plan -c jit=off -c statement_timeout=5000"
+    if [ "${5:-}" = relay ]; then target=$relay_url mid=$relay_pid options=; fi
+    before=$(cpu_snapshot $mid)
+    if ! PGOPTIONS=$options waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
         -l --log-prefix="$tmp/pglog/$name" -f "$tmp/pgbench/$script" "${pg_defs[@]}" -D run="$run_no" \
-        "$url" >"$tmp/runs/$name.pgbench.txt" 2>&1; then
+        "$target" >"$tmp/runs/$name.pgbench.txt" 2>&1; then
         cat "$tmp/runs/$name.pgbench.txt" >&2
         die "pgbench $name failed"
     fi
-    after=$(cpu_snapshot)
+    after=$(cpu_snapshot $mid)
     python3 $bench/bench.py pgbench-summary "$tmp/runs/$name.pgbench.txt" "$tmp/pglog/$name" "$out"
     cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
@@ -328,6 +371,7 @@ timed() { # NAME ROUND
     case $name in
     newest_service) run_wrk "$name" "$r" get.lua "/v1/threads/{thread}/messages?limit=$LIMIT" ;;
     newest_pgbench) run_pgbench "$name" "$r" newest.sql 0 ;;
+    newest_relay_pgbench) run_pgbench "$name" "$r" newest.sql 0 relay ;;
     first_service) run_wrk "$name" "$r" get.lua "/v1/threads/big/messages?limit=$LIMIT" ;;
     deep_service) run_wrk "$name" "$r" get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor" ;;
     first_pgbench) run_pgbench "$name" "$r" first.sql 0 ;;
@@ -339,9 +383,10 @@ timed() { # NAME ROUND
         psql -c CHECKPOINT
         case $name in
         append_service) run_wrk "$name" "$r" append.lua ;;
-        # Message ids start with pgbench's run number: each append run has its own, 1..2*ROUNDS.
-        append_pgbench) run_pgbench "$name" "$r" append.sql $((2 * r - 1)) ;;
-        append_auth_pgbench) run_pgbench "$name" "$r" append_auth.sql $((2 * r)) ;;
+        # Message ids start with pgbench's run number: each append run has its own, 1..3*ROUNDS.
+        append_pgbench) run_pgbench "$name" "$r" append.sql $((3 * r - 2)) ;;
+        append_auth_pgbench) run_pgbench "$name" "$r" append_auth.sql $((3 * r - 1)) ;;
+        append_relay_pgbench) run_pgbench "$name" "$r" append.sql $((3 * r)) relay ;;
         *) die "no run $name" ;;
         esac
         check_appended "$tmp/runs/$name.r$r.json" "$n0"
@@ -384,12 +429,12 @@ fi
 say "timed runs: $ROUNDS rounds of ${DURATION}s runs, $CONNECTIONS connections" \
     "(wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)"
 warm_up get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
-rounds newest_service newest_pgbench
+rounds newest_service newest_pgbench newest_relay_pgbench
 warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT"
 warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
 rounds first_service deep_service first_pgbench deep_pgbench
 warm_up append.lua
-rounds append_service append_pgbench append_auth_pgbench
+rounds append_service append_pgbench append_auth_pgbench append_relay_pgbench
 
 # ---- optional profile ----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh          the Debian packages (make deps; run before every make run/test/bench)
 #   scripts/deps.sh --test   also the API tests' npm packages (npm ci in tests/api when needed)
+#   scripts/deps.sh --bench  also what make bench runs: wrk, and pgbouncer as the relay it compares with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,10 @@ pkgs=(
     libcmocka-dev                                          # C unit tests
     clang-format cppcheck                                  # make check-format, make lint
     curl                                                   # README quickstart, tests/quickstart.sh
-    wrk                                                    # make bench
 )
+if [ "${1:-}" = --bench ]; then
+    pkgs+=(wrk pgbouncer) # load generator; a do-nothing relay to compare the service with
+fi
 # The API tests need Node.js 20 with npm. A Node already on PATH (e.g. from /usr/local or
 # another vendor's package) is kept; Debian's is installed only when there is none.
 if ! command -v node >/dev/null 2>&1; then
