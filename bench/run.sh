@@ -43,9 +43,7 @@ pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
-# Each round has three pgbench append runs, numbered 3r-2 to 3r; pgbench's message ids overflow bigint
-# from run number 92 on.
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] && [ "$ROUNDS" -le 30 ] || die "BENCH_ROUNDS must be a whole number from 1 to 30"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a whole number from 1"
 
 # ---- throwaway state, torn down on any exit ------------------------------------------------------
 
@@ -163,8 +161,15 @@ for s in msg_append key_lookup msg_list_desc; do
     "$bin" sql $s >"$tmp/sql/$s.sql" || die "build/convstore sql $s failed"
 done
 
+# The message id ($4): a UUIDv7 like the ones the service generates, so that both sides insert keys of
+# the same size at the right edge of the (org_id, id) index. pgbench cannot make strings, so
+# PostgreSQL builds it: the milliseconds, then pgbench's client number and a per-client counter
+# where the service has random bits, which keeps it unique without luck, also across runs.
+uuid7="(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::int8), 12, '0') || '7'"
+uuid7+=" || lpad(to_hex({client_id}::int8), 3, '0') || '8' || lpad(to_hex({n}::int8), 15, '0'))::uuid::text"
+
 # Parameters as the service passes them ({x} is a pgbench variable, NULL where the service sends NULL).
-append_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4={mid}" "5={role}" "6={content}" "7=NULL"
+append_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4=$uuid7" "5={role}" "6={content}" "7=NULL"
     "8={status}" "9=NULL" "10=NULL")
 list_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4=NULL" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
 big_map=("1={org}" "2={big}" "3=NULL" "4={cursor}" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
@@ -177,10 +182,8 @@ sql_for() { # pgbench-sql|psql-sql NAME MAP...
     python3 $bench/bench.py "$style" "$tmp/sql/$name.sql" "$@"
 }
 
-# The message id ($4) is unique without luck: run number, client and a per-client counter.
 append_sets='\set tn random(1, '$THREADS')
-\set n :n + 1
-\set mid :run * 100000000000000000 + :client_id * 1000000000000 + :n'
+\set n :n + 1'
 {
     echo "$append_sets"
     sql_for pgbench-sql msg_append "${append_map[@]}"
@@ -209,7 +212,7 @@ check_sql() { # EXPECTED_ROWS PSQL-ARGS...
 }
 psql_vars=(-v "org=$org" -v role=user -v 'content="hello world"' -v status=completed
     -v "lim=$((LIMIT + 1))" -v big=big -v "cursor=$deep_cursor" -v "keyhash=$key_hash" -v tn=1
-    -v mid=bench-check-1)
+    -v client_id=0 -v n=1)
 sql_for psql-sql msg_list_desc "${list_map[@]}" >"$tmp/check.sql"
 check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
 sql_for psql-sql msg_list_desc "${big_map[@]}" >"$tmp/check.sql"
@@ -321,15 +324,15 @@ run_wrk() { # NAME ROUND SCRIPT [PATH]
     cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
 
-run_pgbench() { # NAME ROUND SCRIPT RUN_NO [relay]
-    local name=$1.r$2 script=$3 run_no=$4 out=$tmp/runs/$1.r$2.json before after
+run_pgbench() { # NAME ROUND SCRIPT [relay]
+    local name=$1.r$2 script=$3 out=$tmp/runs/$1.r$2.json before after
     # The session settings the service's pool sets on every connection (db/pool.c, configure());
     # the relay sets them itself (connect_query) and would refuse them as startup options.
     local target=$url mid='' options="-c plan_cache_mode=force_generic_plan -c jit=off -c statement_timeout=5000"
-    if [ "${5:-}" = relay ]; then target=$relay_url mid=$relay_pid options=; fi
+    if [ "${4:-}" = relay ]; then target=$relay_url mid=$relay_pid options=; fi
     before=$(cpu_snapshot $mid)
     if ! PGOPTIONS=$options waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
-        -l --log-prefix="$tmp/pglog/$name" -f "$tmp/pgbench/$script" "${pg_defs[@]}" -D run="$run_no" \
+        -l --log-prefix="$tmp/pglog/$name" -f "$tmp/pgbench/$script" "${pg_defs[@]}" \
         "$target" >"$tmp/runs/$name.pgbench.txt" 2>&1; then
         cat "$tmp/runs/$name.pgbench.txt" >&2
         die "pgbench $name failed"
@@ -370,12 +373,12 @@ timed() { # NAME ROUND
     local name=$1 r=$2 n0
     case $name in
     newest_service) run_wrk "$name" "$r" get.lua "/v1/threads/{thread}/messages?limit=$LIMIT" ;;
-    newest_pgbench) run_pgbench "$name" "$r" newest.sql 0 ;;
-    newest_relay_pgbench) run_pgbench "$name" "$r" newest.sql 0 relay ;;
+    newest_pgbench) run_pgbench "$name" "$r" newest.sql ;;
+    newest_relay_pgbench) run_pgbench "$name" "$r" newest.sql relay ;;
     first_service) run_wrk "$name" "$r" get.lua "/v1/threads/big/messages?limit=$LIMIT" ;;
     deep_service) run_wrk "$name" "$r" get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor" ;;
-    first_pgbench) run_pgbench "$name" "$r" first.sql 0 ;;
-    deep_pgbench) run_pgbench "$name" "$r" deep.sql 0 ;;
+    first_pgbench) run_pgbench "$name" "$r" first.sql ;;
+    deep_pgbench) run_pgbench "$name" "$r" deep.sql ;;
     append_*)
         n0=$(appended)
         # Every write run starts right after a checkpoint, so each pays the same full-page writes
@@ -383,10 +386,9 @@ timed() { # NAME ROUND
         psql -c CHECKPOINT
         case $name in
         append_service) run_wrk "$name" "$r" append.lua ;;
-        # Message ids start with pgbench's run number: each append run has its own, 1..3*ROUNDS.
-        append_pgbench) run_pgbench "$name" "$r" append.sql $((3 * r - 2)) ;;
-        append_auth_pgbench) run_pgbench "$name" "$r" append_auth.sql $((3 * r - 1)) ;;
-        append_relay_pgbench) run_pgbench "$name" "$r" append.sql $((3 * r)) relay ;;
+        append_pgbench) run_pgbench "$name" "$r" append.sql ;;
+        append_auth_pgbench) run_pgbench "$name" "$r" append_auth.sql ;;
+        append_relay_pgbench) run_pgbench "$name" "$r" append.sql relay ;;
         *) die "no run $name" ;;
         esac
         check_appended "$tmp/runs/$name.r$r.json" "$n0"
