@@ -573,16 +573,19 @@ export function raw(base, opts = {}) {
       }
       finish(null, res);
     };
-    sock.on('data', (d) => {
-      data = Buffer.concat([data, d]);
-      let parsed;
+    // What came so far, parsed: null while incomplete, undefined after a malformed response failed it.
+    const parsed = () => {
       try {
-        parsed = parseRawResponse(data);
+        return parseRawResponse(data);
       } catch (e) {
         finish(e);
-        return;
+        return undefined;
       }
-      if (parsed && !parsed.untilClose) complete(parsed, false);
+    };
+    sock.on('data', (d) => {
+      data = Buffer.concat([data, d]);
+      const r = parsed();
+      if (r && !r.untilClose) complete(r, false);
     });
     const onClose = () => {
       if (done) return;
@@ -590,15 +593,9 @@ export function raw(base, opts = {}) {
         finish(null, { status: 0, headers: new Headers(), text: '', json: null, closed: true });
         return;
       }
-      let parsed;
-      try {
-        parsed = parseRawResponse(data);
-      } catch (e) {
-        finish(e);
-        return;
-      }
-      if (!parsed) finish(new Error(`raw ${method} ${p}: connection closed mid-response:\n${data.toString('latin1').slice(0, 500)}`));
-      else complete(parsed, true);
+      const r = parsed();
+      if (r === null) finish(new Error(`raw ${method} ${p}: connection closed mid-response:\n${data.toString('latin1').slice(0, 500)}`));
+      else if (r) complete(r, true);
     };
     sock.on('end', onClose);
     sock.on('close', onClose);

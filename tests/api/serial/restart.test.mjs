@@ -12,24 +12,45 @@ function sh(cmd) {
   execSync(cmd, { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60000 });
 }
 
-test('a database outage gives 503 + Retry-After within 3 s, and the pool reconnects afterwards', async (t) => {
+// Stops and starts the shared PostgreSQL, remembering whether it is down.
+const pg = {
+  down: false,
+  stop() {
+    sh(STOP);
+    this.down = true;
+  },
+  start() {
+    sh(START);
+    this.down = false;
+  },
+};
+
+// Runs body(srv, key) with a service of its own (pool of 4) and a new org, or skips the test when
+// the commands are not set. Afterwards PostgreSQL runs again, whatever happened, for the tests after.
+async function withOutage(t, orgName, body) {
   if (!STOP || !START) {
     t.skip('CONVSTORE_TEST_PG_STOP / CONVSTORE_TEST_PG_START are not set');
     return;
   }
   const srv = await startServer({ CONVSTORE_POOL_SIZE: '4' });
-  let pgDown = false;
   try {
-    const org = await createOrg(uniq('restart'));
-    const key = org.api_key;
+    const org = await createOrg(uniq(orgName));
+    await body(srv, org.api_key);
+  } finally {
+    if (pg.down) pg.start();
+    await srv.stop();
+  }
+}
+
+test('a database outage gives 503 + Retry-After within 3 s, and the pool reconnects afterwards', (t) =>
+  withOutage(t, 'restart', async (srv, key) => {
     const made = await api(srv.url, 'POST', '/v1/threads', { key, body: { id: 'before-outage' } });
     assertStatus(made, 201);
     // Warm several pooled connections so every one of them goes stale in the outage.
     const warm = await Promise.all(Array.from({ length: 12 }, () => api(srv.url, 'GET', '/v1/threads/before-outage', { key })));
     for (const r of warm) assertStatus(r, 200);
 
-    sh(STOP);
-    pgDown = true;
+    pg.stop();
 
     const requests = [
       ['GET', '/v1/threads/before-outage', undefined],
@@ -57,8 +78,7 @@ test('a database outage gives 503 + Retry-After within 3 s, and the pool reconne
     const during = await Promise.all(Array.from({ length: 10 }, () => api(srv.url, 'GET', '/v1/threads', { key, timeoutMs: 3000 })));
     for (const r of during) assertProblem(r, 503, 'database_unavailable');
 
-    sh(START);
-    pgDown = false;
+    pg.start();
 
     // Within a few seconds every pooled connection works again: a burst of concurrent requests,
     // writes included, all succeed. Until then, failures may only be 503 database_unavailable.
@@ -85,30 +105,16 @@ test('a database outage gives 503 + Retry-After within 3 s, and the pool reconne
     const g = await api(srv.url, 'GET', '/v1/threads/before-outage', { key });
     assert.equal(g.json.title, null);
     assert.equal(g.json.version, 1);
-  } finally {
-    if (pgDown) sh(START);
-    await srv.stop();
-  }
-});
+  }));
 
-test('a database restart while the service is idle is invisible to the next requests', async (t) => {
-  if (!STOP || !START) {
-    t.skip('CONVSTORE_TEST_PG_STOP / CONVSTORE_TEST_PG_START are not set');
-    return;
-  }
-  const srv = await startServer({ CONVSTORE_POOL_SIZE: '4' });
-  let pgDown = false;
-  try {
-    const org = await createOrg(uniq('restart-idle'));
-    const key = org.api_key;
+test('a database restart while the service is idle is invisible to the next requests', (t) =>
+  withOutage(t, 'restart-idle', async (srv, key) => {
     assertStatus(await api(srv.url, 'POST', '/v1/threads', { key, body: { id: 'idle' } }), 201);
     // Open every pooled connection.
     for (const r of await Promise.all(Array.from({ length: 16 }, () => api(srv.url, 'GET', '/v1/threads/idle', { key })))) assertStatus(r, 200);
 
-    sh(STOP);
-    pgDown = true;
-    sh(START);
-    pgDown = false;
+    pg.stop();
+    pg.start();
 
     // The database is up again before these requests are sent: every one of them must succeed,
     // whichever pooled connection it gets (the pool notices the dead connections and reconnects).
@@ -118,8 +124,4 @@ test('a database restart while the service is idle is invisible to the next requ
     const bad = [...seq, ...par].filter((r) => r.status !== 200);
     assert.equal(bad.length, 0, `${bad.length} of ${seq.length + par.length} requests failed after the database came back: ${bad[0]?.status} ${bad[0]?.text}`);
     for (const l of srv.logs) assert.doesNotThrow(() => JSON.parse(l), `every stderr line is JSON, got: ${l}`);
-  } finally {
-    if (pgDown) sh(START);
-    await srv.stop();
-  }
-});
+  }));
