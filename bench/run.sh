@@ -43,7 +43,7 @@ pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a whole number from 1"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a whole number, 1 or more"
 
 # ---- throwaway state, torn down on any exit ------------------------------------------------------
 
