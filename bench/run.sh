@@ -278,12 +278,12 @@ server_reset_query = DEALLOCATE ALL
 logfile = $tmp/relay/pgbouncer.log
 pidfile = $tmp/relay/pgbouncer.pid
 EOF
+as_relay_user=()
 if [ "$(id -u)" = 0 ]; then # pgbouncer will not run as root
     chown -R postgres: "$tmp/relay"
-    runuser -u postgres -- "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
-else
-    "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
+    as_relay_user=(runuser -u postgres --)
 fi
+"${as_relay_user[@]}" "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
 for _ in $(seq 1 50); do [ -s "$tmp/relay/pgbouncer.pid" ] && break; sleep 0.1; done
 relay_pid=$(cat "$tmp/relay/pgbouncer.pid" 2>/dev/null) || die "pgbouncer wrote no pid file: $(cat "$tmp/relay/pgbouncer.log")"
 relay_url=postgresql://postgres@127.0.0.1:$relay_port/convstore_bench
