@@ -41,8 +41,10 @@ struct reply {
     const char *allow;    /* 405: the Allow header */
     int retry_after;      /* > 0: Retry-After seconds */
     bool www_authenticate;
+    bool close;                     /* Connection: close, and close it after the reply */
     bool replayed;                  /* an Idempotency-Key replay: Idempotent-Replayed: true */
     const char *preference_applied; /* Preference-Applied header, or NULL */
+    const char *secret_member;      /* a body member an Idempotency-Key replay gives as null */
 };
 
 /* Query string and header lookup; NULL when absent. */

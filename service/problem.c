@@ -27,6 +27,8 @@ static const struct problem_info registry[PROB__COUNT] = {
     [PROB_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413, "Request body is too large"},
     [PROB_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415,
                                      "Content-Type must be application/json"},
+    [PROB_TRANSFER_CODING_NOT_IMPLEMENTED] = {"transfer_coding_not_implemented", 501,
+                                              "Transfer coding not implemented"},
     [PROB_DATABASE_UNAVAILABLE] = {"database_unavailable", 503, "Database unavailable"},
     [PROB_INTERNAL_ERROR] = {"internal_error", 500, "Internal error"},
 };

@@ -4,36 +4,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Matches path against pattern; fills params (pointing into the NUL-split copy buf). */
-static bool match_pattern(const char *pattern, char *buf, const char *params[MAX_PATH_PARAMS])
+#include "framing.h"
+
+/*
+ * Matches the raw (still percent-encoded) path against pattern, segment by segment: literal
+ * segments must be equal as sent, and each "{}" segment is percent-decoded into out (room for
+ * strlen(path) + 1 bytes) and pointed to by params. A decoded '/' or NUL, or a broken escape,
+ * makes the segment match nothing, so an encoded byte can never select another route.
+ */
+static bool match_pattern(const char *pattern, const char *path, char *out,
+                          const char *params[MAX_PATH_PARAMS])
 {
-    const char *p = pattern;
-    char *s = buf;
+    const char *p = pattern, *s = path;
     int np = 0;
     while (*p && *s) {
         if (*p != '/' || *s != '/') return false;
         p++;
         s++;
-        const char *pend = strchr(p, '/');
-        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
-        char *send = strchr(s, '/');
-        size_t slen = send ? (size_t)(send - s) : strlen(s);
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
         if (plen == 2 && p[0] == '{' && p[1] == '}') {
-            if (slen == 0 || np >= MAX_PATH_PARAMS) return false;
-            params[np++] = s;
+            if (slen == 0 || np >= MAX_PATH_PARAMS || !segment_decode(s, slen, out)) return false;
+            params[np++] = out;
+            out += strlen(out) + 1;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             return false;
         }
         p += plen;
         s += slen;
     }
-    if (*p || *s) return false;
-    /* Split the copy so each parameter is its own string. */
-    for (int i = 0; i < np; i++) {
-        char *slash = strchr(params[i], '/');
-        if (slash) *slash = '\0';
-    }
-    return true;
+    return !*p && !*s;
 }
 
 static bool method_matches(const char *route_method, const char *method)
@@ -53,9 +52,8 @@ enum route_result router_match(const struct route *table, size_t n, const char *
     if (!buf) abort();
     allow[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        memcpy(buf, path, path_len + 1);
         const char *tmp[MAX_PATH_PARAMS] = {0};
-        if (!match_pattern(table[i].pattern, buf, tmp)) continue;
+        if (!match_pattern(table[i].pattern, path, buf, tmp)) continue;
         path_known = true;
         if (method_matches(table[i].method, method)) {
             memcpy(params, tmp, sizeof tmp);

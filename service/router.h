@@ -11,7 +11,7 @@ typedef struct reply (*handler_fn)(struct request *r);
 
 struct route {
     const char *method;
-    const char *pattern; /* segments "{}" match one non-empty path segment */
+    const char *pattern; /* segments "{}" match one non-empty segment holding no encoded / or NUL */
     handler_fn handler;
     bool public; /* no API key needed */
 };
@@ -19,8 +19,9 @@ struct route {
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };
 
 /*
- * Matches method and path against the table. On ROUTE_FOUND, *out is the route and params[] point
- * into *store (a malloc'd copy of the path the caller frees). On ROUTE_METHOD_NOT_ALLOWED, allow
+ * Matches method and the raw path (as sent, percent-encoded, without the query) against the
+ * table. On ROUTE_FOUND, *out is the route and params[] are the decoded parameters, pointing
+ * into *store (malloc'd; the caller frees it). On ROUTE_METHOD_NOT_ALLOWED, allow
  * receives the comma-separated methods the path accepts.
  */
 enum route_result router_match(const struct route *table, size_t n, const char *method,

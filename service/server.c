@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "framing.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +34,7 @@ static struct MHD_Daemon *daemon_handle;
 
 struct request_state {
     struct request req;
+    char *raw_path; /* the request target as sent, up to '?': what the router matches */
     struct timespec started;
     unsigned status;
     int route;    /* index into convstore_routes; -1 until one matches */
@@ -95,6 +97,7 @@ static enum MHD_Result send_reply(struct request_state *st, struct reply *rep)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     if (rep->replayed) MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+    if (rep->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (rep->www_authenticate)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ok = MHD_queue_response(st->req.conn, rep->status, resp);
@@ -117,9 +120,34 @@ static bool is_json_content_type(const char *ct)
     return next == '\0' || next == ';' || next == ' ';
 }
 
+static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *key,
+                                size_t key_size, const char *value, size_t value_size)
+{
+    const char **bad = cls;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+        *bad = key;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* A decoded NUL would silently cut a query value short (after=m1%00x reading as after=m1). */
+static const char *query_with_nul(struct MHD_Connection *conn)
+{
+    const char *bad = NULL;
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, find_nul, &bad);
+    return bad;
+}
+
 static struct reply dispatch(struct request_state *st)
 {
     struct request *r = &st->req;
+    const char *bad = query_with_nul(r->conn);
+    if (bad) {
+        struct field_errors fe = {0};
+        field_error(&fe, bad, "must not contain a NUL character");
+        return problem_fields(r, PROB_INVALID_QUERY, &fe);
+    }
     const struct route *route;
     char allow[64];
     switch (router_match(convstore_routes, convstore_routes_count, r->method, r->path, &route,
@@ -158,22 +186,59 @@ static enum MHD_Result reply_and_free_allow(struct request_state *st, struct rep
     return ok;
 }
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+/* The received headers, in order, with their sizes (a malloc'd array the caller frees). */
+struct header_list {
+    struct raw_header *h;
+    size_t n, cap;
+    int content_lengths, transfer_encodings;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
 {
-    int *counts = cls;
-    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) counts[0]++;
-    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) counts[1]++;
+    struct header_list *l = cls;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->h = realloc(l->h, l->cap * sizeof *l->h);
+        if (!l->h) abort();
+    }
+    l->h[l->n++] = (struct raw_header){key, key_size, value ? value : "", value_size};
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) l->content_lengths++;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) l->transfer_encodings++;
     return MHD_YES;
 }
 
-/* Two Content-Lengths, or one beside Transfer-Encoding, let proxies and us disagree on where
- * the body ends (request smuggling): such requests are refused. */
-static bool framing_ambiguous(struct MHD_Connection *conn)
+/*
+ * The framing problems libmicrohttpd lets through, as the reply they get (status 0: none).
+ * Each of them could make a proxy in front of us and us disagree on where a request ends
+ * (request smuggling), so the reply also closes the connection.
+ */
+static struct reply framing_problem(struct request_state *st)
 {
-    int counts[2] = {0, 0};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, counts);
-    return counts[0] > 1 || counts[1] > 1 || (counts[0] && counts[1]);
+    struct header_list l = {0};
+    MHD_get_connection_values_n(st->req.conn, MHD_HEADER_KIND, collect_header, &l);
+    bool clean = headers_well_framed(l.h, l.n);
+    free(l.h);
+    const struct request *r = &st->req;
+    if (!clean)
+        return problem(r, PROB_MALFORMED_REQUEST,
+                       "a header has whitespace before its colon, a NUL byte, a folded line "
+                       "or a line end other than CRLF");
+    if (l.content_lengths > 1 || l.transfer_encodings > 1 ||
+        (l.content_lengths && l.transfer_encodings))
+        return problem(r, PROB_MALFORMED_REQUEST,
+                       "Content-Length and Transfer-Encoding must not repeat or combine");
+    const char *te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    switch (te ? te_classify(te) : TE_CHUNKED) {
+    case TE_CHUNKED:
+        return (struct reply){0};
+    case TE_MALFORMED:
+        return problem(r, PROB_MALFORMED_REQUEST,
+                       "Transfer-Encoding must be a list of codings ending with chunked");
+    case TE_UNSUPPORTED:
+        break;
+    }
+    return problem(r, PROB_TRANSFER_CODING_NOT_IMPLEMENTED, "only chunked is supported");
 }
 
 /* How much of a declared oversize body is drained before the 413 (see on_request). */
@@ -184,22 +249,30 @@ static struct reply too_large(struct request_state *st)
     return problem(&st->req, PROB_PAYLOAD_TOO_LARGE, "the limit is %zu bytes", cfg.max_body_bytes);
 }
 
-static struct request_state *request_begin(struct MHD_Connection *conn, const char *url,
-                                           const char *method)
+/* libmicrohttpd's URI log callback: the request starts here, with its target as sent (the
+ * access handler only sees it percent-decoded). What it returns becomes *con_cls. */
+static void *request_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct request_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     clock_gettime(CLOCK_MONOTONIC, &st->started);
     st->route = -1;
     st->req.conn = conn;
+    st->raw_path = strndup(uri, strcspn(uri, "?"));
+    if (!st->raw_path) abort();
+    st->req.path = st->raw_path;
+    return st;
+}
+
+/* The first call of a request: headers are in. */
+static void request_headers(struct request_state *st, const char *method)
+{
     st->req.method = method;
-    st->req.path = url;
-    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    const char *rid = MHD_lookup_connection_value(st->req.conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && request_id_ok(rid))
         snprintf(st->req.request_id, sizeof st->req.request_id, "%s", rid);
     else
         auth_uuid(st->req.request_id);
-    return st;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -207,15 +280,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     struct request_state *st = *con_cls;
-    if (!st) {
-        st = request_begin(conn, url, method);
-        if (!st) return MHD_NO;
-        *con_cls = st;
-        if (framing_ambiguous(conn)) {
+    if (!st) return MHD_NO; /* out of memory in request_begin */
+    if (!st->req.method) {
+        request_headers(st, method);
+        struct reply bad = framing_problem(st);
+        if (bad.status) {
             st->discard = true;
-            return reply_and_free_allow(
-                st, problem(&st->req, PROB_MALFORMED_REQUEST,
-                            "Content-Length and Transfer-Encoding must not repeat or combine"));
+            bad.close = true;
+            return reply_and_free_allow(st, bad);
         }
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -273,6 +345,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     buf_free(&st->req.body);
     free(st->req.param_store);
+    free(st->raw_path);
     free(st);
     *con_cls = NULL;
 }
@@ -343,6 +416,7 @@ bool server_start(void)
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1, /* refuse malformed requests instead of guessing */
         MHD_OPTION_END);
     // clang-format on

@@ -85,6 +85,26 @@ static void test_head_is_get(void **state)
     free(store);
 }
 
+/* Encoded bytes are decoded inside a parameter, and never change which route matches. */
+static void test_raw_path_segments(void **state)
+{
+    const struct route *rt;
+    const char *params[MAX_PATH_PARAMS];
+    char *store = NULL, allow[64];
+    assert_int_equal(match("GET", "/v1/threads/%74%31/runs/a%3Ab", &rt, params, &store, allow),
+                     ROUTE_FOUND);
+    assert_ptr_equal(rt, &table[4]);
+    assert_string_equal(params[0], "t1");
+    assert_string_equal(params[1], "a:b");
+    free(store);
+    const char *paths[] = {"/v1/threads/t%00/runs/r", "/v1/threads/t%2Fruns%2Fr",
+                           "/v1/threads/t%2fx",       "/v1/threads/%",
+                           "/v1/threads/%4",          "/v1/threads/%zz",
+                           "/v1/%74hreads",           "/v1/threads%2F"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_int_equal(match("DELETE", paths[i], &rt, params, &store, allow), ROUTE_NOT_FOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +112,7 @@ int main(void)
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_method_not_allowed_lists_allow),
         cmocka_unit_test(test_head_is_get),
+        cmocka_unit_test(test_raw_path_segments),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }
