@@ -254,6 +254,8 @@ static enum db_qs classify(struct db_conn *c, PGresult *res, const char *what)
         return DB_CONFLICT;
     } else if (sqlstate_is(state, "23514")) {
         return DB_INVALID;
+    } else if (sqlstate_is(state, "22")) {
+        qs = DB_BAD_VALUE; /* input validation should have caught it: logged as a warning */
     } else if (sqlstate_is(state, "40001") || sqlstate_is(state, "40P01")) {
         return DB_SOFT_ERROR;
     } else {

@@ -12,6 +12,7 @@
  * means no row, a positive value is the number of rows. Every caller switches on it.
  */
 enum db_qs {
+    DB_BAD_VALUE = -6,   /* a data exception (SQLSTATE class 22): the input cannot be stored */
     DB_INVALID = -5,     /* a CHECK constraint refused the data (e.g. metadata too large) */
     DB_UNAVAILABLE = -4, /* cannot reach the database now: 503 */
     DB_CONFLICT = -3,    /* unique violation */

@@ -11,6 +11,9 @@ struct reply db_failure(const struct request *r, enum db_qs qs)
         field_error(&fe, "metadata", "must be a JSON object of at most 16384 bytes serialized");
         return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
     }
+    if (qs == DB_BAD_VALUE)
+        return problem(r, PROB_VALIDATION_FAILED,
+                       "a value is outside what the database can store (number or time range)");
     return problem(r, PROB_INTERNAL_ERROR, "see the server log for request %s", r->request_id);
 }
 

@@ -36,7 +36,7 @@ static void render_message(struct buf *b, const struct db_rows *rows, int i)
     buf_puts(b, ",\"run_id\":");
     buf_json_str(b, db_str(rows, i, M_RUN_ID));
     buf_puts(b, ",\"metadata\":");
-    buf_puts(b, db_str(rows, i, M_METADATA));
+    buf_json_compact(b, db_str(rows, i, M_METADATA));
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, db_int(rows, i, M_CREATED_US));
     buf_puts(b, ",\"updated_at\":");

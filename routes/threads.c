@@ -22,7 +22,7 @@ static void render_thread_fields(struct buf *b, const struct db_rows *rows, int 
     buf_puts(b, ",\"title\":");
     buf_json_str(b, db_str(rows, i, TH_TITLE));
     buf_puts(b, ",\"metadata\":");
-    buf_puts(b, db_str(rows, i, TH_METADATA)); /* jsonb text: already valid JSON */
+    buf_json_compact(b, db_str(rows, i, TH_METADATA));
     buf_puts(b, ",\"message_count\":");
     buf_json_int(b, db_int(rows, i, TH_MESSAGE_COUNT));
     buf_puts(b, ",\"last_message_at\":");
@@ -292,14 +292,13 @@ static bool parse_filter(const struct request *r, struct thread_filter *f, char 
     const char *m = req_query(r, "metadata");
     if (m) {
         json_t *doc = NULL;
-        if (json_text_depth(m, strlen(m), MAX_JSON_DEPTH) <= MAX_JSON_DEPTH)
-            doc = json_loads(m, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(doc)) {
-            field_error(&fe, "metadata", "must be a JSON object");
-        } else {
-            size_t len;
-            *metadata = json_compact(doc, &len);
-        }
+        size_t n = strlen(m);
+        if (json_text_depth(m, n, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH)
+            doc = json_loads(m, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL);
+        if (!json_is_object(doc) || json_stored_len(m, n) > MAX_METADATA_BYTES)
+            field_error(&fe, "metadata", "must be a JSON object within the metadata limit");
+        else
+            *metadata = strdup(m); /* the client's text: jansson would turn 0.1 into 0.1000…01 */
         json_decref(doc);
     }
     f->metadata = *metadata;

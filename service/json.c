@@ -292,6 +292,9 @@ bool parse_rfc3339(const char *s, int64_t *epoch_us)
         return false;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     secs -= sign * (oh * 3600 + om * 60);
+    /* Years 1-9999 once in UTC: an offset must not move it out (PostgreSQL has no year 0). */
+    if (secs < days_from_civil(1, 1, 1) * 86400 || secs >= days_from_civil(10000, 1, 1) * 86400)
+        return false;
     *epoch_us = secs * 1000000 + us;
     return true;
 }
@@ -420,36 +423,104 @@ char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *l
     return json_compact(v, len); /* an escaped key: fall back to jansson's rendering */
 }
 
-size_t json_compact_len(const char *s, size_t n)
+/*
+ * The length PostgreSQL's numeric type prints the JSON number at s[0..n) with: plain decimal
+ * digits, as many fraction digits as the text had less the exponent ("1e-5" is "0.00001",
+ * "1e300" is 301 digits). Exponents are clamped, so an absurd one just gives a huge length.
+ */
+static size_t numeric_text_len(const char *s, size_t n)
+{
+    size_t i = 0, sign = 0, int_digits = 0, frac_digits = 0, digits = 0;
+    size_t first_nonzero = SIZE_MAX; /* among all the digits */
+    if (i < n && s[i] == '-') sign = 1, i++;
+    for (bool frac = false; i < n; i++) {
+        if (s[i] == '.' && !frac) {
+            frac = true;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9') break;
+        if (s[i] != '0' && first_nonzero == SIZE_MAX) first_nonzero = digits;
+        digits++;
+        if (frac)
+            frac_digits++;
+        else
+            int_digits++;
+    }
+    long long exp = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool neg = i < n && s[i] == '-';
+        if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (exp < 100000000) exp = exp * 10 + (s[i] - '0');
+        if (neg) exp = -exp;
+    }
+    long long point = (long long)int_digits + exp; /* digits before the decimal point */
+    long long scale = (long long)frac_digits - exp;
+    long long whole = first_nonzero == SIZE_MAX || (long long)first_nonzero >= point
+                          ? 1
+                          : point - (long long)first_nonzero;
+    return sign + (size_t)whole + (scale > 0 ? 1 + (size_t)scale : 0);
+}
+
+size_t json_stored_len(const char *s, size_t n)
 {
     size_t len = 0;
-    bool in_str = false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (in_str) {
-            len++;
-            if (c == '\\' && i + 1 < n) {
-                len++;
-                i++;
-            } else if (c == '"') {
-                in_str = false;
-            }
+        if (c == '"') {
+            size_t end = skip_string(s, i, n);
+            len += end - i;
+            i = end - 1;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t end = skip_value(s, i, n);
+            len += numeric_text_len(s + i, end - i);
+            i = end - 1;
         } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
             len++;
-            in_str = c == '"';
         }
     }
     return len;
+}
+
+size_t json_strip_ws(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '"') {
+            size_t end = skip_string(s, i, n);
+            if (end > n) end = n;
+            memmove(s + o, s + i, end - i);
+            o += end - i;
+            i = end - 1;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            s[o++] = c;
+        }
+    }
+    if (o < n) s[o] = '\0';
+    return o;
+}
+
+void buf_json_compact(struct buf *b, const char *s)
+{
+    size_t n = strlen(s), start = b->len;
+    buf_add(b, s, n);
+    b->len = start + json_strip_ws(b->data + start, n);
 }
 
 char *metadata_member(struct jspan raw, json_t *obj, const char *field, struct field_errors *fe)
 {
     size_t len;
     char *text = json_member_text(raw, obj, "metadata", &len);
-    if (text && json_compact_len(text, len) > MAX_METADATA_BYTES) {
-        field_error(fe, field, "must be at most %d bytes serialized", MAX_METADATA_BYTES);
+    if (text && json_stored_len(text, len) > MAX_METADATA_BYTES) {
+        field_error(fe, field,
+                    "must be at most %d bytes as stored (compact JSON, numbers in plain "
+                    "decimal digits as the database prints them)",
+                    MAX_METADATA_BYTES);
         free(text);
         return NULL;
     }
+    if (text) json_strip_ws(text, len);
     return text;
 }

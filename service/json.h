@@ -68,7 +68,8 @@ bool text_ok(const char *s);
 bool valid_uuid(const char *s);
 /*
  * Parses an RFC 3339 timestamp ("2026-11-22T10:00:00.123456Z" or with a ±hh:mm offset) into
- * microseconds since the epoch. False for anything else, including impossible dates.
+ * microseconds since the epoch. False for anything else, including impossible dates and times
+ * outside the years 1-9999 in UTC.
  */
 bool parse_rfc3339(const char *s, int64_t *epoch_us);
 
@@ -87,9 +88,19 @@ bool jspan_next_element(struct jspan arr, size_t *pos, struct jspan *out);
 /* The raw text of member `key` of obj, or its compact re-serialisation when no raw text is
  * found. Returns a malloc'd NUL-terminated copy; NULL when the member is absent or null. */
 char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *len);
-/* Length of the JSON text without insignificant whitespace: the metadata limit's measure. */
-size_t json_compact_len(const char *s, size_t n);
-/* The raw "metadata" member of obj (malloc'd; NULL when absent, null, or too large, the last
- * with an error under `field` in fe). */
+/*
+ * The metadata limit's measure: the length of valid JSON text s[0..n) as stored and returned,
+ * i.e. without insignificant whitespace and with each number as PostgreSQL's jsonb prints it
+ * (1e-16383 is 16,385 characters there). Bounding it also keeps every number within what jsonb
+ * can hold, so stored metadata can always be merged into again.
+ */
+size_t json_stored_len(const char *s, size_t n);
+/* Removes insignificant whitespace from valid JSON text s[0..n) in place; returns the new length
+ * (and NUL-terminates when it shrank). */
+size_t json_strip_ws(char *s, size_t n);
+/* Appends valid JSON text s without insignificant whitespace (jsonb prints ", " and ": "). */
+void buf_json_compact(struct buf *b, const char *s);
+/* The raw "metadata" member of obj without whitespace (malloc'd; NULL when absent, null, or too
+ * large, the last with an error under `field` in fe). */
 char *metadata_member(struct jspan raw, json_t *obj, const char *field, struct field_errors *fe);
 #endif

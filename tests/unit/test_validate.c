@@ -68,6 +68,10 @@ static void test_rfc3339(void **state)
     assert_false(parse_rfc3339("2026-11-22T10:00:00.Z", &us));
     assert_false(parse_rfc3339("yesterday", &us));
     assert_false(parse_rfc3339("2026-11-22T10:00:00Zjunk", &us));
+    assert_true(parse_rfc3339("0001-01-01T00:00:00Z", &us));
+    assert_false(parse_rfc3339("0001-01-01T00:00:00+23:59", &us));
+    assert_true(parse_rfc3339("9999-12-31T23:59:59.999999Z", &us));
+    assert_false(parse_rfc3339("9999-12-31T23:59:59-00:01", &us));
 }
 
 static void test_depth(void **state)
