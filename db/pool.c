@@ -35,6 +35,15 @@ static struct {
 
 static atomic_int next_stmt_id = 1;
 
+/* The probe's own connection: readiness must not wait behind busy pooled ones. */
+static struct {
+    pthread_mutex_t mu;
+    PGconn *pg;
+} probe = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The transaction this thread's request runs in (db_tx_begin), which every db_ call joins. */
+static _Thread_local struct db_conn *ambient;
+
 #define CONNECT_BACKOFF_MS 200
 static atomic_llong last_connect_failure_ms = -CONNECT_BACKOFF_MS;
 
@@ -109,6 +118,8 @@ bool db_pool_init(const char *conninfo, int size, int wait_timeout_ms, int state
 
 void db_pool_shutdown(void)
 {
+    if (probe.pg) PQfinish(probe.pg);
+    probe.pg = NULL;
     for (int i = 0; i < pool.size; i++)
         if (pool.conns[i].pg) PQfinish(pool.conns[i].pg);
     free(pool.conns);
@@ -192,6 +203,7 @@ static void deadline_after_ms(struct timespec *ts, int ms)
 
 struct db_conn *db_acquire(void)
 {
+    if (ambient) return ambient;
     struct timespec deadline;
     deadline_after_ms(&deadline, pool.wait_timeout_ms);
     pthread_mutex_lock(&pool.mu);
@@ -215,6 +227,7 @@ struct db_conn *db_acquire(void)
 
 void db_release(struct db_conn *c)
 {
+    if (c == ambient) return; /* db_tx_end gives it back */
     if (c->pg) {
         /* Drain results a caller left behind, and never keep a connection mid-transaction. */
         PGresult *left;
@@ -420,8 +433,19 @@ bool db_is_null(const struct db_rows *rows, int row, int col)
     return PQgetisnull(rows->res, row, col);
 }
 
+/* Inside the request's transaction, body's effects are undone by a savepoint instead. */
+static enum db_qs nested_transaction(struct db_conn *c, db_tx_fn body, void *arg)
+{
+    enum db_qs qs = db_simple(c, "SAVEPOINT nested");
+    if (qs >= 0) qs = body(c, arg);
+    enum db_qs end =
+        db_simple(c, qs > 0 ? "RELEASE SAVEPOINT nested" : "ROLLBACK TO SAVEPOINT nested");
+    return end < 0 && qs > 0 ? end : qs;
+}
+
 enum db_qs db_transaction(db_tx_fn body, void *arg)
 {
+    if (ambient) return nested_transaction(ambient, body, arg);
     struct db_conn *c = db_acquire();
     if (!c) return DB_UNAVAILABLE;
     enum db_qs qs = db_simple(c, "BEGIN");
@@ -431,5 +455,53 @@ enum db_qs db_transaction(db_tx_fn body, void *arg)
         if (cq < 0) qs = cq;
     }
     db_release(c); /* rolls back whatever did not commit */
+    return qs;
+}
+
+struct db_conn *db_tx_begin(void)
+{
+    struct db_conn *c = db_acquire();
+    if (!c) return NULL;
+    if (db_simple(c, "BEGIN") < 0) {
+        db_release(c);
+        return NULL;
+    }
+    ambient = c;
+    return c;
+}
+
+bool db_tx_failed(const struct db_conn *c)
+{
+    return !c->pg || PQtransactionStatus(c->pg) != PQTRANS_INTRANS;
+}
+
+void db_tx_end(struct db_conn *c)
+{
+    ambient = NULL;
+    db_release(c); /* rolls back what was not committed */
+}
+
+enum db_qs db_probe_int(const char *sql, int64_t *out)
+{
+    pthread_mutex_lock(&probe.mu);
+    if (probe.pg && PQstatus(probe.pg) != CONNECTION_OK) {
+        PQfinish(probe.pg);
+        probe.pg = NULL;
+    }
+    if (!probe.pg && (probe.pg = connect_with(pool.conninfo, NULL)) != NULL) {
+        PGresult *set = PQexec(probe.pg, "SET statement_timeout = 2000");
+        PQclear(set);
+    }
+    enum db_qs qs = DB_UNAVAILABLE;
+    PGresult *res = probe.pg ? PQexec(probe.pg, sql) : NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        qs = DB_ONE_RESULT;
+    } else if (probe.pg && PQtransactionStatus(probe.pg) != PQTRANS_IDLE) {
+        PQfinish(probe.pg); /* leave nothing half-done behind for the next probe */
+        probe.pg = NULL;
+    }
+    PQclear(res);
+    pthread_mutex_unlock(&probe.mu);
     return qs;
 }

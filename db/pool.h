@@ -66,12 +66,24 @@ enum db_qs db_run_custom(struct db_stmt *st, int nparams, const char *const *par
  */
 typedef enum db_qs (*db_tx_fn)(struct db_conn *c, void *arg);
 enum db_qs db_transaction(db_tx_fn body, void *arg);
+/*
+ * A transaction the rest of this request runs in: until db_tx_end(), every db_ call of this
+ * thread (db_run, db_transaction as a savepoint, ...) joins it on connection c, so a handler's
+ * writes and what the caller adds after them commit together (see service/idempotency.c).
+ * NULL when no connection is had. Commit with db_simple(c, "COMMIT"); db_tx_end() rolls back
+ * whatever did not commit and returns the connection.
+ */
+struct db_conn *db_tx_begin(void);
+/* Whether a statement failed in the transaction (or the connection is gone): only a rollback is
+ * possible now. */
+bool db_tx_failed(const struct db_conn *c);
+void db_tx_end(struct db_conn *c);
 /* Runs an unprepared statement text with no parameters (BEGIN, COMMIT, ...). */
 enum db_qs db_simple(struct db_conn *c, const char *sql);
 
 /* Every statement of each db/ file, NULL-terminated (for `convstore sql`). */
-extern const struct db_stmt *const keys_db_stmts[],
-    *const threads_db_stmts[], *const messages_db_stmts[], *const migrate_db_stmts[];
+extern const struct db_stmt *const keys_db_stmts[], *const threads_db_stmts[],
+                                                        *const messages_db_stmts[];
 
 void db_rows_free(struct db_rows *rows);
 int db_nrows(const struct db_rows *rows);
@@ -79,6 +91,13 @@ int db_nrows(const struct db_rows *rows);
 const char *db_str(const struct db_rows *rows, int row, int col);
 int64_t db_int(const struct db_rows *rows, int row, int col);
 bool db_is_null(const struct db_rows *rows, int row, int col);
+
+/*
+ * Runs sql (one row, one integer column) on a connection of its own, outside the pool: for
+ * readiness, which must not depend on a pooled connection being free. DB_UNAVAILABLE when the
+ * database cannot be reached or the query fails.
+ */
+enum db_qs db_probe_int(const char *sql, int64_t *out);
 
 /* Opens a standalone connection (for migrations and the CLI); NULL with an error logged. */
 PGconn *db_connect(const char *conninfo);

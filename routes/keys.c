@@ -99,7 +99,9 @@ struct reply keys_create(struct request *r)
     buf_json_str(&b, key);
     buf_putc(&b, '}');
     db_rows_free(&rows);
-    return reply_json(201, &b);
+    struct reply rep = reply_json(201, &b);
+    rep.secret_member = "key"; /* shown once: never stored, so an Idempotency-Key replay has null */
+    return rep;
 }
 
 static void render_key_item(struct buf *b, const struct db_rows *rows, int i)

@@ -58,7 +58,7 @@ test('client errors are replayed too; the key stays bound to that request', asyn
   assert.equal(again.headers.get('idempotent-replayed'), 'true');
 });
 
-test('keys are per org, and a user key cannot replay another user\'s request', async () => {
+test('keys are per org, and per user for user keys: no user replays, blocks or learns of another\'s', async () => {
   const other = await createOrg(uniq('idem2'));
   const otherAdmin = client(srv.url, other.api_key);
   const key = uniq('k');
@@ -73,8 +73,16 @@ test('keys are per org, and a user key cannot replay another user\'s request', a
   const alice = await mk(uniq('alice'));
   const bob = await mk(uniq('bob'));
   const k2 = uniq('k');
-  assertStatus(await alice.post('/v1/threads', { title: 'mine' }, withKey(k2)), 201);
-  assertProblem(await bob.post('/v1/threads', { title: 'mine' }, withKey(k2)), 409, 'idempotency_key_reused');
+  const mine = await alice.post('/v1/threads', { title: 'mine' }, withKey(k2));
+  assertStatus(mine, 201);
+  const his = await bob.post('/v1/threads', { title: 'mine' }, withKey(k2));
+  assertStatus(his, 201);
+  assert.notEqual(his.json.id, mine.json.id);
+  assert.equal(his.headers.get('idempotent-replayed'), null);
+  // Each scope still replays its own reply.
+  const again = await alice.post('/v1/threads', { title: 'mine' }, withKey(k2));
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.equal(again.json.id, mine.json.id);
 });
 
 test('concurrent requests with one key create exactly one thread', async () => {
