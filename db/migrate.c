@@ -89,16 +89,7 @@ bool migrate_apply(PGconn *pg)
     return ok && current >= 0;
 }
 
-static struct db_stmt st_version = {
-    "schema_version", "SELECT COALESCE(max(version), 0) FROM convstore_migrations", 0};
-
-const struct db_stmt *const migrate_db_stmts[] = {&st_version, NULL};
-
 enum db_qs migrate_db_version(int64_t *version)
 {
-    struct db_rows rows;
-    enum db_qs qs = db_run(&st_version, 0, NULL, &rows);
-    if (qs > 0) *version = db_int(&rows, 0, 0);
-    db_rows_free(&rows);
-    return qs;
+    return db_probe_int("SELECT COALESCE(max(version), 0) FROM convstore_migrations", version);
 }

@@ -12,7 +12,7 @@
 int migrate_latest_known(void);
 /* Applies every pending migration; false with an error logged on failure. */
 bool migrate_apply(PGconn *pg);
-/* The applied version through the pool (for /readyz). */
+/* The applied version, read outside the pool (for /readyz: a busy pool is not unready). */
 enum db_qs migrate_db_version(int64_t *version);
 /* The newest applied version (0 when none; -1 on error). */
 int migrate_current(PGconn *pg);

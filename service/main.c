@@ -109,7 +109,7 @@ static int cmd_org_create(const char *name)
 static int cmd_sql(const char *name)
 {
     const struct db_stmt *const *files[] = {keys_db_stmts, threads_db_stmts, messages_db_stmts,
-                                            migrate_db_stmts, idem_db_stmts};
+                                            idem_db_stmts};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
         for (const struct db_stmt *const *st = files[f]; *st; st++) {
             if (!name)
