@@ -16,6 +16,7 @@ pkgs=(
     python3 python3-yaml                                   # scripts/embed.sh: openapi.yaml -> JSON
     libcmocka-dev                                          # C unit tests
     clang-format cppcheck                                  # make check-format, make lint
+    clang libclang-rt-dev                                  # make fuzz: libFuzzer and the sanitizers
     curl                                                   # README quickstart, tests/quickstart.sh
 )
 if [ "${1:-}" = --bench ]; then

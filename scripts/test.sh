@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: build, unit tests, OpenAPI lint, API tests against a throwaway PostgreSQL, the README quickstart,
-# then the unit and API tests again under AddressSanitizer + UBSan. Exits non-zero when anything failed.
+# then the unit and API tests again under AddressSanitizer + UBSan, then each fuzz target briefly
+# (FUZZ_SECONDS, default 30). Exits non-zero when anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -183,4 +184,8 @@ if step "build (ASan+UBSan)" 900 make --no-print-directory -j"$jobs" B=build-asa
     fi
     api_suite " (ASan+UBSan)" build-asan/convstore
 fi
+
+# --- every libFuzzer target for a while, from its seed corpus; a crash or leak fails the run
+fuzz_seconds=${FUZZ_SECONDS:-30}
+step "fuzz (${fuzz_seconds} s per target)" 900 make --no-print-directory -j1 fuzz FUZZ_SECONDS="$fuzz_seconds" || true
 summary
