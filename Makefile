@@ -79,7 +79,7 @@ FUZZ_LIBOBJ := $(patsubst $(B)/%,$(FUZZ_B)/%,$(LIBOBJ))
 $(FUZZ_B)/fuzz/%: tests/fuzz/%.c
 	@$(MAKE) -s --no-print-directory B=$(FUZZ_B) CC=clang CFLAGS="$(FUZZ_CFLAGS)" libobj
 	@mkdir -p $(dir $@)
-	clang $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer -D_GNU_SOURCE -I. -Iservice -Iroutes -Idb \
+	@clang $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer -D_GNU_SOURCE -I. -Iservice -Iroutes -Idb \
 	  $(PG_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIBOBJ) $(LIBS)
 
 fuzz: $(patsubst %,$(FUZZ_B)/fuzz/%,$(FUZZ_TARGETS))
