@@ -17,7 +17,7 @@ static struct {
     bool started;
     const char *conninfo;
     const char *listen_sql;
-    void (*on_event)(const char *payload);
+    void (*on_event)(const char *channel, const char *payload);
     void (*on_state)(bool connected);
 } L;
 
@@ -46,7 +46,7 @@ static void drain(PGconn *pg)
         if (n > 0 && (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK)) return;
         PGnotify *note;
         while ((note = PQnotifies(pg)) != NULL) {
-            L.on_event(note->extra);
+            L.on_event(note->relname, note->extra);
             PQfreemem(note);
         }
     }
@@ -70,7 +70,8 @@ static void *run(void *arg)
 }
 
 bool listen_start(const char *conninfo, const char *listen_sql,
-                  void (*on_event)(const char *payload), void (*on_state)(bool connected))
+                  void (*on_event)(const char *channel, const char *payload),
+                  void (*on_state)(bool connected))
 {
     L.conninfo = conninfo;
     L.on_event = on_event;

@@ -190,22 +190,6 @@ const struct db_stmt *const messages_db_stmts[] = {
     &st_delta,          &st_delta_min,      &st_lock,           &st_patch,
     &st_drop_deltas,    &st_delete,         &st_clear,          NULL};
 
-/* Appends one element to a PostgreSQL text[] literal being built in b. */
-static void array_add(struct buf *b, const char *s)
-{
-    if (b->len > 1) buf_putc(b, ',');
-    if (!s) {
-        buf_puts(b, "NULL");
-        return;
-    }
-    buf_putc(b, '"');
-    for (const char *p = s; *p; p++) {
-        if (*p == '"' || *p == '\\') buf_putc(b, '\\');
-        buf_putc(b, *p);
-    }
-    buf_putc(b, '"');
-}
-
 /* The seven text[] literals (id, role, content, name, status, run_id, metadata) for m[0..n). */
 static void build_arrays(const struct message_in *m, int n, struct buf arr[7])
 {
@@ -214,13 +198,13 @@ static void build_arrays(const struct message_in *m, int n, struct buf arr[7])
         buf_putc(&arr[c], '{');
     }
     for (int i = 0; i < n; i++) {
-        array_add(&arr[0], m[i].id);
-        array_add(&arr[1], m[i].role);
-        array_add(&arr[2], m[i].content);
-        array_add(&arr[3], m[i].name);
-        array_add(&arr[4], m[i].status);
-        array_add(&arr[5], m[i].run_id);
-        array_add(&arr[6], m[i].metadata);
+        db_array_add(&arr[0], m[i].id);
+        db_array_add(&arr[1], m[i].role);
+        db_array_add(&arr[2], m[i].content);
+        db_array_add(&arr[3], m[i].name);
+        db_array_add(&arr[4], m[i].status);
+        db_array_add(&arr[5], m[i].run_id);
+        db_array_add(&arr[6], m[i].metadata);
     }
     for (int c = 0; c < 7; c++)
         buf_putc(&arr[c], '}');

@@ -505,3 +505,18 @@ enum db_qs db_probe_int(const char *sql, int64_t *out)
     pthread_mutex_unlock(&probe.mu);
     return qs;
 }
+
+void db_array_add(struct buf *b, const char *s)
+{
+    if (b->len > 1) buf_putc(b, ',');
+    if (!s) {
+        buf_puts(b, "NULL");
+        return;
+    }
+    buf_putc(b, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\') buf_putc(b, '\\');
+        buf_putc(b, *p);
+    }
+    buf_putc(b, '"');
+}

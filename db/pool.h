@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 /*
  * Three-way status of a database call (after GNU Taler's): a negative value is an error, zero
  * means no row, a positive value is the number of rows. Every caller switches on it.
@@ -84,6 +86,10 @@ enum db_qs db_simple(struct db_conn *c, const char *sql);
 /* Every statement of each db/ file, NULL-terminated (for `convstore sql`). */
 extern const struct db_stmt *const keys_db_stmts[], *const threads_db_stmts[],
                                                         *const messages_db_stmts[];
+
+/* Appends s (NULL: SQL NULL) as one element of a text[] literal that b holds from its '{' on;
+ * the caller adds the closing '}'. */
+void db_array_add(struct buf *b, const char *s);
 
 void db_rows_free(struct db_rows *rows);
 int db_nrows(const struct db_rows *rows);

@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "db/keys.h"
+#include "hub.h"
 #include "json.h"
 
 struct reply keys_me(struct request *r)
@@ -141,7 +142,10 @@ struct reply keys_revoke(struct request *r)
     if (!valid_uuid(id)) return problem(r, PROB_NOT_FOUND, "no key %s", id);
     struct db_rows rows;
     enum db_qs qs = keys_db_revoke(r->who.org_id, id, &rows);
-    if (qs > 0) auth_cache_forget(id); /* before the reply: the key is dead from here on */
+    if (qs > 0) { /* before the reply: the key is dead from here on */
+        auth_cache_forget(id);
+        hub_end_key(id);
+    }
     if (qs < 0) return db_failure(r, qs);
     if (qs == 0) return problem(r, PROB_NOT_FOUND, "no key %s", id);
     struct buf b = {0};

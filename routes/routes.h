@@ -43,6 +43,21 @@ bool message_list_parse(const struct request *r, json_t *body, const char *key, 
                         struct message_in **out, int *n, struct reply *err);
 void message_list_free(struct message_in *m, int n);
 
+/* events.c, stream.c */
+struct reply events_append(struct request *r);
+struct reply events_list(struct request *r);
+struct reply events_get(struct request *r);
+struct reply events_stream(struct request *r);
+struct buf;
+/* Renders row i of event rows (db/events.h columns) as the event object. */
+void render_event(struct buf *b, const struct db_rows *rows, int i);
+struct sse_filter;
+struct event_filter;
+/* Reads type (repeatable, "x.*" for a prefix), run_id, step_id and message_id into sf (for
+ * matching in memory) and f (for the SQL, with *types and *prefixes malloc'd). */
+bool parse_event_filter(const struct request *r, struct sse_filter *sf, struct event_filter *f,
+                        char **types, char **prefixes, struct field_errors *fe);
+
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */
 struct reply db_failure(const struct request *r, enum db_qs qs);

@@ -23,5 +23,9 @@ const struct route convstore_routes[] = {
     {"GET", "/v1/threads/{}/messages/{}", messages_get, false},
     {"PATCH", "/v1/threads/{}/messages/{}", messages_update, false},
     {"DELETE", "/v1/threads/{}/messages/{}", messages_delete, false},
+    {"POST", "/v1/threads/{}/events", events_append, false},
+    {"GET", "/v1/threads/{}/events", events_list, false},
+    {"GET", "/v1/threads/{}/events/stream", events_stream, false},
+    {"GET", "/v1/threads/{}/events/{}", events_get, false},
 };
 const size_t convstore_routes_count = sizeof convstore_routes / sizeof convstore_routes[0];

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "db/threads.h"
 #include "json.h"
+#include "live.h"
 
 #define MAX_TITLE_CHARS 1000
 #define MAX_USER_ID_CHARS 255
@@ -162,6 +163,7 @@ struct reply threads_delete(struct request *r)
     enum db_qs qs = threads_db_delete(r->who.org_id, scope_user(r), id);
     if (qs < 0) return db_failure(r, qs);
     if (qs == 0) return not_found(r, id);
+    live_thread_deleted(r->who.org_id, id); /* its open streams end */
     struct buf b = {0};
     buf_puts(&b, "{\"id\":");
     buf_json_str(&b, id);

@@ -12,7 +12,6 @@
 #include <uuid/uuid.h>
 
 #include "db/keys.h"
-#include "listen.h"
 #include "metrics.h"
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -211,28 +210,21 @@ void auth_cache_forget(const char *key_id)
 }
 
 /* Revocations are rare: any notification simply empties the cache. */
-static void on_key_event(const char *payload)
+void auth_key_event(const char *key_id)
 {
     cache_clear();
 }
 
-static void on_listen_state(bool connected)
+void auth_listen_state(bool connected)
 {
     /* Whatever happened while we were deaf is unknown: start empty either way. */
     cache_clear();
     atomic_store(&cache.usable, connected && cache.ttl_ms > 0);
 }
 
-void auth_cache_start(const char *conninfo, int ttl_ms)
+void auth_cache_start(int ttl_ms)
 {
     cache.ttl_ms = ttl_ms;
-    if (ttl_ms > 0) listen_start(conninfo, "LISTEN convstore_keys", on_key_event, on_listen_state);
-}
-
-void auth_cache_stop(void)
-{
-    listen_stop();
-    atomic_store(&cache.usable, false);
 }
 
 enum db_qs auth_resolve(const char *authorization, struct principal *who)

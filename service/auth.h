@@ -35,8 +35,11 @@ const char *role_name(enum role r);
  * drops its whole cache on a NOTIFY on convstore_keys (sent by the revoke statement). While the
  * LISTEN connection is down the cache is bypassed. ttl_ms 0 disables it.
  */
-void auth_cache_start(const char *conninfo, int ttl_ms);
-void auth_cache_stop(void);
+void auth_cache_start(int ttl_ms);
+/* From the LISTEN connection (service/live.c): a key was revoked somewhere; the connection
+ * came up or went down. */
+void auth_key_event(const char *key_id);
+void auth_listen_state(bool connected);
 /* Forgets the key with this id (called after a revoke, before the reply goes out). */
 void auth_cache_forget(const char *key_id);
 

@@ -42,6 +42,8 @@ static const struct option_def options[] = {
     {"auth-cache-ttl-ms", "CONVSTORE_AUTH_CACHE_TTL_MS", OPT_INT, &cfg.auth_cache_ttl_ms, "60000",
      0, 3600000,
      "how long a resolved API key is remembered (revocations still apply at once; 0: off)"},
+    {"sse-ping-ms", "CONVSTORE_SSE_PING_MS", OPT_INT, &cfg.sse_ping_ms, "15000", 100, 3600000,
+     "milliseconds between `: ping` comments on an idle event stream"},
     {"log-level", "CONVSTORE_LOG_LEVEL", OPT_STR, &cfg.log_level, "info", 0, 0,
      "debug, info, warn or error"},
     {"auto-migrate", "CONVSTORE_AUTO_MIGRATE", OPT_BOOL, &cfg.auto_migrate, "true", 0, 0,

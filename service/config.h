@@ -17,6 +17,7 @@ struct config {
     const char *log_level;
     bool auto_migrate;
     int auth_cache_ttl_ms;
+    int sse_ping_ms;
 };
 
 extern struct config cfg;

@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "auth.h"
+#include "hub.h"
+#include "live.h"
 #include "config.h"
+#include "db/events.h"
 #include "db/idempotency.h"
 #include "db/keys.h"
 #include "log.h"
@@ -53,13 +56,15 @@ static int cmd_serve(void)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    auth_cache_start(cfg.database_url, cfg.auth_cache_ttl_ms);
+    auth_cache_start(cfg.auth_cache_ttl_ms);
+    live_start(cfg.database_url);
     if (!server_start()) return 1;
     int sig = 0;
     sigwait(&set, &sig);
     log_msgf(LOG_INFO, "stopping on signal %d", sig);
+    hub_shutdown(); /* ends every live stream, so the server's threads can finish */
     server_stop();
-    auth_cache_stop();
+    live_stop();
     db_pool_shutdown();
     log_line(LOG_INFO, "stopped", NULL);
     return 0;
@@ -109,7 +114,7 @@ static int cmd_org_create(const char *name)
 static int cmd_sql(const char *name)
 {
     const struct db_stmt *const *files[] = {keys_db_stmts, threads_db_stmts, messages_db_stmts,
-                                            idem_db_stmts};
+                                            idem_db_stmts, events_db_stmts};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
         for (const struct db_stmt *const *st = files[f]; *st; st++) {
             if (!name)

@@ -17,6 +17,8 @@ static const struct problem_info registry[PROB__COUNT] = {
     [PROB_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "Method not allowed"},
     [PROB_THREAD_EXISTS] = {"thread_exists", 409, "A thread with this id already exists"},
     [PROB_MESSAGE_EXISTS] = {"message_exists", 409, "A message with this id already exists"},
+    [PROB_EVENT_EXISTS] = {"event_exists", 409, "An event with this id exists with other content"},
+    [PROB_SEQ_CONFLICT] = {"seq_conflict", 409, "The thread's last seq is not expected_seq"},
     [PROB_INVALID_STATE_TRANSITION] = {"invalid_state_transition", 409,
                                        "The object's state does not allow this change"},
     [PROB_IDEMPOTENCY_KEY_REUSED] = {"idempotency_key_reused", 409,
@@ -80,6 +82,16 @@ static struct reply build(const struct request *r, enum problem p, const char *d
     if (p == PROB_DATABASE_UNAVAILABLE) rep.retry_after = 1;
     if (p == PROB_UNAUTHORIZED) rep.www_authenticate = true;
     return rep;
+}
+
+void problem_member(struct reply *rep, const char *name, const char *value)
+{
+    rep->body.len--; /* the closing brace */
+    buf_putc(&rep->body, ',');
+    buf_json_str(&rep->body, name);
+    buf_putc(&rep->body, ':');
+    buf_puts(&rep->body, value);
+    buf_putc(&rep->body, '}');
 }
 
 struct reply problem(const struct request *r, enum problem p, const char *fmt, ...)

@@ -16,6 +16,8 @@ enum problem {
     PROB_METHOD_NOT_ALLOWED,
     PROB_THREAD_EXISTS,
     PROB_MESSAGE_EXISTS,
+    PROB_EVENT_EXISTS,
+    PROB_SEQ_CONFLICT,
     PROB_INVALID_STATE_TRANSITION,
     PROB_IDEMPOTENCY_KEY_REUSED,
     PROB_IDEMPOTENCY_KEY_IN_USE,
@@ -52,6 +54,8 @@ void field_error(struct field_errors *fe, const char *field, const char *fmt, ..
 /* A problem reply; detail is printf-style and may be NULL. */
 struct reply problem(const struct request *r, enum problem p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Adds `"name":value` (value: JSON text) to a problem reply's body. */
+void problem_member(struct reply *rep, const char *name, const char *value);
 /* A problem reply listing field errors (validation_failed, invalid_query). */
 struct reply problem_fields(const struct request *r, enum problem p, const struct field_errors *fe);
 

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "framing.h"
 #include "idempotency.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
@@ -52,6 +53,35 @@ const char *req_header(const struct request *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+struct each_query {
+    bool (*fn)(void *cls, const char *key, const char *value);
+    void *cls;
+};
+
+static enum MHD_Result each_query_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    struct each_query *q = cls;
+    return q->fn(q->cls, key, value) ? MHD_YES : MHD_NO;
+}
+
+void req_each_query(const struct request *r,
+                    bool (*fn)(void *cls, const char *key, const char *value), void *cls)
+{
+    struct each_query q = {fn, cls};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_query_value, &q);
+}
+
+int req_socket(const struct request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+_Static_assert(STREAM_END == MHD_CONTENT_READER_END_OF_STREAM, "stream codes are MHD's");
+_Static_assert(STREAM_ABORT == MHD_CONTENT_READER_END_WITH_ERROR, "stream codes are MHD's");
+
 struct reply reply_json(unsigned status, struct buf *body)
 {
     struct reply rep = {.status = status, .content_type = "application/json"};
@@ -76,10 +106,19 @@ static bool request_id_ok(const char *s)
 
 static enum MHD_Result send_reply(struct request_state *st, struct reply *rep)
 {
-    size_t len = rep->body.len;
-    char *data = buf_take(&rep->body);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp;
+    if (rep->stream) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, rep->stream,
+                                                 rep->stream_cls, rep->stream_free);
+        rep->stream = NULL; /* the response owns stream_cls now */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* proxies: do not buffer */
+    } else {
+        size_t len = rep->body.len;
+        char *data = buf_take(&rep->body);
+        resp = MHD_create_response_from_buffer(
+            len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    }
     if (rep->content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
     if (rep->preference_applied)
@@ -172,8 +211,14 @@ static struct reply dispatch(struct request_state *st)
     }
     if (r->body.len > 0 && !is_json_content_type(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return problem(r, PROB_UNSUPPORTED_MEDIA_TYPE, NULL);
-    if (!strcmp(r->method, "POST")) return idempotent_run(r, route->handler);
-    return route->handler(r);
+    struct reply rep =
+        !strcmp(r->method, "POST") ? idempotent_run(r, route->handler) : route->handler(r);
+    /* Only now has everything the handler wrote committed (idempotent_run commits last). */
+    if (rep.status < 300 && !rep.replayed)
+        live_commit(r);
+    else
+        live_discard(r);
+    return rep;
 }
 
 static enum MHD_Result reply_and_free_allow(struct request_state *st, struct reply rep)
