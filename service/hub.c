@@ -169,7 +169,7 @@ static bool same_thread(const struct hub_sub *s, const char *org, const char *th
     return !strcmp(s->thread, thread) && !strcmp(s->org, org);
 }
 
-/* Queues ev on s; false when the queue is full (then s is cut off). */
+/* Queues ev on s; past HUB_MAX_QUEUED_BYTES, s is cut off instead (its queue dropped). */
 static void enqueue(struct hub_sub *s, struct hub_event *const *ev, size_t n)
 {
     if (s->ended || s->overflow) return;
@@ -209,7 +209,7 @@ void hub_publish(const char *org, const char *thread, struct hub_event *const *e
     pthread_mutex_unlock(&hub.mu);
 }
 
-/* Applies fn to every subscriber for which match holds (all when org is NULL). */
+/* Ends or pokes the subscribers of a thread (all when org is NULL), or only those of key_id. */
 static void each(const char *org, const char *thread, const char *key_id, bool end)
 {
     pthread_mutex_lock(&hub.mu);
