@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs README.md's quickstart block verbatim against a server of its own; fails unless the block creates
-# a thread and reads it back, twice in a row (the block is idempotent).
+# a thread, reads it back, appends two events and streams them, twice in a row (it is idempotent).
 #
 # Needs CONVSTORE_TEST_DATABASE_URL (scripts/test.sh sets it). CONVSTORE_BIN is the binary to test
 # (default: build/convstore, built first).
@@ -76,6 +76,9 @@ for run in 1 2; do
     n=$(grep -o '"object": *"thread"' "$tmp/out" | wc -l)
     [ "$n" -ge 2 ] || fail "expected two thread objects (created, read back) in the output, got $n"
     grep -q '"id": *"quickstart"' "$tmp/out" || fail 'no thread with id "quickstart" in the output'
+    grep -qx 'id: 2' "$tmp/out" || fail 'the event stream did not deliver event 2'
+    grep -qx 'event: run.finished' "$tmp/out" || fail 'no run.finished frame in the event stream'
+    [ "$(grep -c '^data: ' "$tmp/out")" = 2 ] || fail 'the event stream repeated or lost an event'
 done
 
 kill -TERM "$server_pid"
