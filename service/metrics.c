@@ -1,15 +1,17 @@
-/* Prometheus metrics: request counts and latencies per route, pool and cache counters. */
+/* Prometheus metrics: request counts and latencies per route, pool and cache counters, open
+ * event streams. */
 #include "metrics.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "hub.h"
 #include "router.h"
 
 #define MAX_ROUTES 64
-static const unsigned codes[] = {200, 201, 204, 400, 401, 403, 404, 405,
-                                 409, 412, 413, 415, 429, 500, 503, 0};
+static const unsigned codes[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
+                                 412, 413, 415, 429, 500, 501, 503, 0};
 #define NCODES (sizeof codes / sizeof codes[0]) /* the last slot counts any other status */
 static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
@@ -111,4 +113,8 @@ void metrics_render(struct buf *b)
         buf_printf(b, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n", counter_names[c][0],
                    counter_names[c][1], counter_names[c][0], counter_names[c][0],
                    atomic_load(&counters[c]));
+    buf_printf(b,
+               "# HELP convstore_event_streams Open event streams (Server-Sent Events).\n"
+               "# TYPE convstore_event_streams gauge\nconvstore_event_streams %ld\n",
+               hub_subscribers());
 }
