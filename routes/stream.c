@@ -195,7 +195,9 @@ struct reply events_stream(struct request *r)
     struct stream *s = calloc(1, sizeof *s);
     if (!s) abort();
     struct field_errors fe = {0};
-    if (!start_seq(r, &s->last, &fe) | !stream_filter(r, s, &fe)) {
+    bool ok = start_seq(r, &s->last, &fe);
+    ok = stream_filter(r, s, &fe) && ok; /* both, so every bad parameter is named */
+    if (!ok) {
         stream_free(s);
         return problem_fields(r, PROB_INVALID_QUERY, &fe);
     }
