@@ -6,12 +6,10 @@
 // after the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exec } from 'node:child_process';
-import net from 'node:net';
-import { startServer, createOrg, client, api, listAll, assertStatus, uniq, sleep, ROOT } from '../lib/harness.mjs';
+import { startServer, createOrg, client, api, listAll, assertStatus, uniq, sleep } from '../lib/harness.mjs';
+import { pg, latencyProxy, viaProxy, eachLimit, kill9 } from '../lib/crash.mjs';
 
-const STOP = process.env.CONVSTORE_TEST_PG_STOP;
-const START = process.env.CONVSTORE_TEST_PG_START;
+const { STOP, START } = pg;
 
 const INFLIGHT = 16; // concurrent requests
 // Added to every message from the service to PostgreSQL (see latencyProxy): without it the service
@@ -21,93 +19,6 @@ const M = (tid) => `/v1/threads/${encodeURIComponent(tid)}/messages`;
 const idemKey = (i) => `k${i}`;
 // No message id: only the Idempotency-Key can keep a retry from appending a second message.
 const bodyOf = (i) => ({ role: 'user', content: `c${i}` });
-
-function sh(cmd) {
-  return new Promise((resolve, reject) => {
-    exec(cmd, { cwd: ROOT, timeout: 60000 }, (err, _stdout, stderr) => {
-      if (stderr) process.stderr.write(stderr);
-      if (err) reject(new Error(`${cmd} failed: ${err.message}`));
-      else resolve();
-    });
-  });
-}
-
-// The shared PostgreSQL, stopped and started without blocking the event loop (requests keep going
-// while it stops), remembering whether it may be down.
-const pg = {
-  down: false,
-  async stop() {
-    this.down = true;
-    await sh(STOP);
-  },
-  async start() {
-    await sh(START);
-    this.down = false;
-  },
-};
-
-/**
- * A TCP proxy in front of the test database that holds every chunk the service sends for
- * delayMs (order kept; replies pass at once), so that each request spends several milliseconds
- * between its statements and transactions, where a crash or an outage can catch it. Either side
- * closing or failing closes the other. Resolves {url, close()}, url being the test database's
- * URL through the proxy; null when that URL names no TCP host and port (then tests run without).
- */
-async function latencyProxy(delayMs) {
-  let target;
-  try {
-    target = new URL(process.env.CONVSTORE_TEST_DATABASE_URL);
-  } catch {
-    return null;
-  }
-  if (!/^postgres(ql)?:$/.test(target.protocol) || !target.hostname || target.searchParams.has('host')) return null;
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(target.port || 5432);
-  const sockets = new Set();
-  const server = net.createServer((down) => {
-    const up = net.connect({ host, port });
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        down.destroy();
-        up.destroy();
-      });
-    }
-    // service → PostgreSQL: delayed, in order.
-    let chain = Promise.resolve();
-    down.on('data', (d) => {
-      const due = Date.now() + delayMs;
-      chain = chain.then(async () => {
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-        if (!up.destroyed) up.write(d);
-      });
-    });
-    down.on('end', () => {
-      chain = chain.then(() => up.end());
-    });
-    // PostgreSQL → service: as is.
-    up.pipe(down);
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String(server.address().port);
-  return {
-    url: url.toString(),
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** Server environment that sends the database traffic through proxy (when there is one). */
-const viaProxy = (proxy, env = {}) => (proxy ? { ...env, CONVSTORE_DATABASE_URL: proxy.url } : env);
 
 /**
  * Appends message i with its Idempotency-Key. Resolves {res} for an answer that keeps to the
@@ -121,18 +32,6 @@ async function append(base, key, tid, i, timeoutMs = 10000) {
   } catch (err) {
     return { err, conn: !/violates the contract/.test(err.message) };
   }
-}
-
-/** Runs fn(item) for each item, `width` at a time. */
-async function eachLimit(items, width, fn) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
 const isInUse = (r) => !r.err && r.res.status === 409 && r.res.json?.code === 'idempotency_key_in_use';
@@ -245,16 +144,6 @@ async function checkOutcome(c, tid, keys, acked, last) {
 
   const summary = `thread: ${msgs.length} messages for ${keys.length} keys, ${dup.length} duplicated, ${missing.length} missing; retries ended ${tally(keys.map((i) => last.get(i)))}`;
   return { problems, summary };
-}
-
-/** SIGKILLs the server and waits for the process to be gone (its stop() would then throw: not called). */
-async function kill9(srv) {
-  const gone = new Promise((resolve) => {
-    if (srv.exited) resolve();
-    else srv.child.once('close', () => resolve());
-  });
-  srv.child.kill('SIGKILL');
-  await gone;
 }
 
 test('kill -9 under load: every key retried on a new server gives exactly one message, acknowledged ones replay', { timeout: 120000 }, async (t) => {
