@@ -64,7 +64,9 @@ static struct db_stmt st_refusal = {
 
 static struct db_stmt st_create_thread = {
     "event_create_thread",
-    "INSERT INTO threads (org_id, id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 0};
+    "INSERT INTO threads (org_id, id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+    " RETURNING 1",
+    0};
 
 /*
  * Pages: the thread's row (visibility and last seq) with the page joined on, so an empty page is
@@ -142,6 +144,25 @@ static enum db_qs refusal(const char *const *params, struct append_refusal *why)
     return qs;
 }
 
+struct create_tx {
+    const char *const *params; /* of st_append */
+    struct db_rows *rows;
+    bool created; /* the thread did not exist in the org */
+};
+
+/* A new thread and its first events commit together, or neither does: a refused conditional
+ * append must not leave an empty thread behind. */
+static enum db_qs create_and_append(struct db_conn *c, void *arg)
+{
+    struct create_tx *tx = arg;
+    struct db_rows none;
+    enum db_qs qs = db_exec(c, &st_create_thread, 3, tx->params, &none);
+    db_rows_free(&none);
+    tx->created = qs > 0;
+    if (qs <= 0) return qs; /* it exists: another user's, or just created by someone else */
+    return db_exec(c, &st_append, 11, tx->params, tx->rows);
+}
+
 enum db_qs events_db_append(const char *org, const char *user, const char *thread,
                             const char *expected_seq, const struct event_in *ev, int n,
                             struct db_rows *rows, struct append_refusal *why)
@@ -152,7 +173,7 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
                             arr[0].data, arr[1].data, arr[2].data, arr[3].data,
                             arr[4].data, arr[5].data, arr[6].data};
     enum db_qs qs = DB_SOFT_ERROR;
-    bool created = false;
+    bool tried_create = false;
     /* A few tries: a race on a new id, a thread to create first, a refusal that went away. */
     for (int attempt = 0; attempt < 4; attempt++) {
         qs = db_run(&st_append, 11, params, rows);
@@ -161,15 +182,20 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
         qs = refusal(params, why);
         if (qs < 0) break;
         if (qs == DB_ONE_RESULT) continue;
-        if (!why->no_thread || created) break;
-        const char *tp[] = {org, thread, user};
-        struct db_rows none;
-        qs = db_run(&st_create_thread, 3, tp, &none);
-        db_rows_free(&none);
-        if (qs < 0) break;
-        created = true;
+        if (!why->no_thread || tried_create) break;
+        tried_create = true;
+        struct create_tx tx = {params, rows, false};
+        qs = db_transaction(create_and_append, &tx);
+        if (qs == DB_NO_RESULTS && tx.created) {
+            /* Absent, and a new thread refused it: only expected_seq can do that. */
+            *why = (struct append_refusal){.conflict = -1, .last_seq = 0};
+            break;
+        }
+        if (qs != DB_NO_RESULTS && qs != DB_CONFLICT) break;
+        db_rows_free(rows);
     }
     if (qs == DB_CONFLICT || (qs > 0 && !db_nrows(rows))) qs = DB_SOFT_ERROR; /* gave up */
+    if (qs <= 0) db_rows_free(rows);
     for (int c = 0; c < 7; c++)
         buf_free(&arr[c]);
     return qs;

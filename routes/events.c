@@ -57,10 +57,11 @@ static const struct jfield event_spec[] = {
     [E_OCCURRED_AT] = {"occurred_at", JK_STRING, .nullable = true},
 };
 
-/* One parsed event: ev borrows strings from the document, except id and data, owned here. */
+/* One parsed event: ev borrows strings from the document, except those owned here. */
 struct parsed_event {
     struct event_in ev;
     char id[MAX_ID_LEN + 1];
+    char occurred_at[40]; /* normalised: UTC, microseconds (PostgreSQL would round a 7th digit) */
     char *data;
 };
 
@@ -81,9 +82,9 @@ static void event_parse(json_t *obj, struct jspan raw, int index, struct parsed_
         field_error(&own, "type", "is required");
     else if (v[E_TYPE].str && !event_type_ok(v[E_TYPE].str))
         field_error(&own, "type", "must be 1-128 characters of A-Za-z0-9_.:/-");
-    int64_t us;
+    int64_t us = 0;
     if (v[E_OCCURRED_AT].str && !parse_rfc3339(v[E_OCCURRED_AT].str, &us))
-        field_error(&own, "occurred_at", "must be an RFC 3339 timestamp");
+        field_error(&own, "occurred_at", "must be an RFC 3339 timestamp in the years 1-9999");
     size_t len = 0;
     char *data = own.n ? NULL : json_member_text(raw, obj, "data", &len);
     if (data && len > MAX_DATA_BYTES) field_error(&own, "data", "must be at most 256 KiB");
@@ -100,13 +101,19 @@ static void event_parse(json_t *obj, struct jspan raw, int index, struct parsed_
     else
         auth_uuid(pe->id);
     pe->data = data;
+    if (v[E_OCCURRED_AT].str) {
+        struct buf t = {0};
+        buf_json_time(&t, us);
+        snprintf(pe->occurred_at, sizeof pe->occurred_at, "%.*s", (int)t.len - 2, t.data + 1);
+        buf_free(&t);
+    }
     pe->ev = (struct event_in){pe->id,
                                v[E_TYPE].str,
                                v[E_RUN_ID].str,
                                v[E_STEP_ID].str,
                                v[E_MESSAGE_ID].str,
                                data ? data : "null",
-                               v[E_OCCURRED_AT].str};
+                               v[E_OCCURRED_AT].str ? pe->occurred_at : NULL};
 }
 
 /* expected_seq as its raw digits (no fraction, no sign, no exponent); false with an error. */
@@ -252,15 +259,9 @@ static bool seq_param(const struct request *r, const char *name, long long dflt,
 {
     const char *s = req_query(r, name);
     *out = dflt;
-    if (!s) return true;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < 0 || strlen(s) > 18) {
-        field_error(fe, name, "must be an integer from 0");
-        return false;
-    }
-    *out = v;
-    return true;
+    if (!s || sse_parse_seq(s, out)) return true;
+    field_error(fe, name, "must be an integer from 0");
+    return false;
 }
 
 static bool collect_type(void *cls, const char *key, const char *value)
