@@ -75,7 +75,7 @@ static struct db_stmt st_create_thread = {
  */
 // clang-format off
 #define PAGE(dir, filters) \
-    "SELECT " COLS("e") ", NULL::bool, t.last_event_seq FROM threads t LEFT JOIN LATERAL" \
+    "SELECT " COLS("e") ", NULL::bool, t.last_event_seq, t.n FROM threads t LEFT JOIN LATERAL" \
     " (SELECT * FROM events WHERE org_id = $1 AND thread_id = $2 AND seq > $4::int8" \
     " AND seq < $5::int8" filters " ORDER BY seq " dir " LIMIT $6) e ON true" \
     " WHERE " VISIBLE("t") " ORDER BY e.seq " dir

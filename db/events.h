@@ -21,6 +21,8 @@ enum {
     EV_CREATED_US,
     EV_FRESH,    /* appends: written by this request (else it existed already) */
     EV_LAST_SEQ, /* the thread's last seq (lists: NULL columns before it when the page is empty) */
+    EV_THREAD_N, /* lists: which incarnation of the thread id (a deleted and recreated thread
+                  * has another) */
 };
 
 /* One event to append; NULL for SQL NULL. */
@@ -60,7 +62,8 @@ struct event_filter {
 
 /*
  * Up to limit events with after < seq < before in seq order. No rows: the thread is not visible.
- * Otherwise the first row carries EV_LAST_SEQ; a page with no events is one row of NULL events.
+ * Otherwise the first row carries EV_LAST_SEQ and EV_THREAD_N; a page with no events is one row
+ * of NULL events.
  */
 enum db_qs events_db_list(const char *org, const char *user, const char *thread, long long after,
                           long long before, bool asc, const struct event_filter *f, int limit,

@@ -39,6 +39,7 @@ struct stream {
     struct event_filter db_filter;
     char *types, *prefixes;
     long long last; /* every event up to this seq has been sent or filtered out */
+    long long thread_n; /* the thread's incarnation: another one means it was deleted */
     bool need_catch_up, done, client_left;
     struct buf out;
     size_t out_off;
@@ -61,6 +62,12 @@ static int catch_up(struct stream *s)
         events_db_list(s->org, s->scoped ? s->user : NULL, s->thread, s->last,
                        9223372036854775807LL, true, &s->db_filter, CATCH_UP_PAGE, &rows);
     if (qs <= 0) return qs < 0 ? -1 : 0;
+    long long incarnation = db_int(&rows, 0, EV_THREAD_N);
+    if (s->thread_n && incarnation != s->thread_n) { /* deleted, and created again since */
+        db_rows_free(&rows);
+        return 0;
+    }
+    s->thread_n = incarnation;
     int n = db_is_null(&rows, 0, EV_SEQ) ? 0 : db_nrows(&rows);
     struct buf json = {0};
     for (int i = 0; i < n; i++) {
