@@ -6,15 +6,16 @@
   bench.py psql-sql SQL_FILE N=TEMPLATE...      the same, with {name} as psql's quoted :'name' (to check
                                                 the translation once with psql before timing it)
   bench.py pgbench-summary STDOUT LOG_PREFIX OUT.json   tps and latency percentiles of one pgbench run
-  bench.py cpu-snapshot POSTMASTER_PID SERVICE_PID SHELL_PID   CPU jiffies so far (a JSON line): the machine's
-                                                total and idle, our PostgreSQL (postmaster, its backends and
-                                                the ones it reaped), the service, the shell's reaped children
+  bench.py cpu-snapshot POSTMASTER_PID SERVICE_PID SHELL_PID [SUBSCRIBERS_PID]   CPU jiffies so far (a JSON
+                                                line): the machine's total and idle, our PostgreSQL (postmaster,
+                                                its backends and the ones it reaped), the service, the shell's
+                                                reaped children, and the SSE client holding streams open if any
   bench.py cpu-annotate RUN.json BEFORE AFTER [CLIENT_TICKS]   adds the CPU used between two snapshots to
                                                 a run: shares of a core and per request; CLIENT_TICKS is the
                                                 client's own CPU time (else the shell's reaped children's)
   bench.py report RUNS_DIR META.json OUT.json   medians over rounds of the runs NAME.rROUND.json and ratios
-                                                per round; prints the table, writes OUT.json; exit 1 if a
-                                                run is invalid
+                                                per round, and the SSE fan-out's openings fanout_hold.hN.json;
+                                                prints the table, writes OUT.json; exit 1 if a run is invalid
 
 Every $N of the statement must be mapped and every mapping must be used, so a change of the service's
 SQL makes the harness stop instead of timing something else.
@@ -108,7 +109,7 @@ def proc_stat(pid):
     return int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
 
 
-def cpu_snapshot(postmaster, service, shell):
+def cpu_snapshot(postmaster, service, shell, subscribers=None):
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     total, idle = sum(cpu[:8]), cpu[3] + cpu[4]
@@ -123,23 +124,29 @@ def cpu_snapshot(postmaster, service, shell):
                     pg += st[1]
     svc = proc_stat(service) if service else None
     sh = proc_stat(shell)
-    print(json.dumps({"total": total, "idle": idle, "pg": pg, "service": svc[1] if svc else 0,
-                      "children": sh[2] if sh else 0, "t": time.monotonic()}))
+    snap = {"total": total, "idle": idle, "pg": pg, "service": svc[1] if svc else 0,
+            "children": sh[2] if sh else 0, "t": time.monotonic()}
+    if subscribers:
+        sub = proc_stat(subscribers)
+        snap["subscribers"] = sub[1] if sub else 0
+    print(json.dumps(snap))
 
 
 def cpu_annotate(run_file, before, after, client_ticks=None):
     a, b = json.loads(before), json.loads(after)
-    d = {k: b[k] - a[k] for k in a}
+    d = {k: b[k] - a[k] for k in a if k in b}
     hz = os.sysconf("SC_CLK_TCK")
     client = int(client_ticks) if client_ticks is not None else d["children"]
     run = json.load(open(run_file))
     if d["total"] > 0:
         busy = d["total"] - d["idle"]
-        ours = d["pg"] + d["service"] + max(d["children"], client)
+        ours = d["pg"] + d["service"] + max(d["children"], client) + d.get("subscribers", 0)
         run["machine_busy_pct"] = round(100.0 * busy / d["total"], 1)
         # Whatever else ran meanwhile (other jobs on this machine) took this share of all cores.
         run["others_cpu_pct"] = round(max(0.0, 100.0 * (busy - ours) / d["total"]), 1)
     cpu = {"service": d["service"], "postgres": d["pg"], "client": client}
+    if "subscribers" in d:  # the SSE client holding the streams open, receiving what the run appends
+        cpu["subscribers"] = d["subscribers"]
     run["cpu_s"] = {k: round(v / hz, 2) for k, v in cpu.items()}
     run["wall_s"] = round(d["t"], 3)
     for k, v in cpu.items():
@@ -180,9 +187,10 @@ def rounded(v):
 
 
 # The figures of a run kind that the report gives as their median over its rounds.
-MEDIAN_FIGURES = ["rps", "p50_ms", "p99_ms", "mean_ms", "requests",
+MEDIAN_FIGURES = ["rps", "p50_ms", "p99_ms", "mean_ms", "requests", "events_per_s",
                   "service_cpu_pct_of_one_core", "postgres_cpu_pct_of_one_core", "client_cpu_pct_of_one_core",
                   "service_cpu_us_per_req", "postgres_cpu_us_per_req", "client_cpu_us_per_req",
+                  "subscribers_cpu_pct_of_one_core", "subscribers_cpu_us_per_req",
                   "others_cpu_pct", "machine_busy_pct"]
 
 
@@ -197,6 +205,12 @@ def summarize(rounds):
     bad = [f"r{r['round']}: {r['invalid']}" for r in rounds if r.get("invalid")]
     if bad:
         s["invalid"] = "; ".join(bad)
+    if rounds[0].get("events_per_request"):
+        s["events_per_request"] = rounds[0]["events_per_request"]
+    else:
+        del s["events_per_s"]
+    if s.get("subscribers_cpu_pct_of_one_core") is None:
+        del s["subscribers_cpu_pct_of_one_core"], s["subscribers_cpu_us_per_req"]
     s["rounds"] = rounds
     return s
 
@@ -223,6 +237,15 @@ ROWS = [
     ("", "deep_service", "service  deep page"),
     ("", "first_pgbench", "pgbench  msg_list_desc, first page (context)"),
     ("", "deep_pgbench", "pgbench  msg_list_desc, deep page (context)"),
+    ("append one event", "event_one_service", "service  POST .../events, 1 event"),
+    ("", "event_one_pgbench", "pgbench  event_append, 1 event"),
+    ("append 100 events", "event_batch_service", "service  POST .../events, 100 events"),
+    ("", "event_batch_pgbench", "pgbench  event_append, 100 events"),
+    ("read 100 events", "event_read_service", "service  GET .../events?after_seq=&limit=100"),
+    ("", "event_read_pgbench", "pgbench  event_list_asc, limit 101"),
+    ("SSE fan-out appends", "fanout_open_service", "service  POST .../events, streams open"),
+    ("", "fanout_elsewhere_service", "service  ... to threads no stream follows (context)"),
+    ("", "fanout_closed_service", "service  POST .../events, no streams"),
 ]
 
 RATIOS = [
@@ -242,6 +265,16 @@ RATIOS = [
     ("deep_page_p50", "deep_service", "first_service", "p50_ms", "<=", 1.2, "deep p50 / first p50"),
     ("deep_page_p99", "deep_service", "first_service", "p99_ms", None, None, "deep p99 / first p99"),
     ("deep_page_rps", "deep_service", "first_service", "rps", None, None, "deep req/s / first req/s"),
+    ("event_append", "event_one_service", "event_one_pgbench", "rps", None, None,
+     "service req/s / pgbench event_append tps"),
+    ("event_batch", "event_batch_service", "event_batch_pgbench", "rps", None, None,
+     "service events/s / pgbench events/s (100 a batch)"),
+    ("event_read", "event_read_service", "event_read_pgbench", "rps", None, None,
+     "service req/s / pgbench event_list_asc tps"),
+    ("append_with_streams", "fanout_open_service", "fanout_closed_service", "rps", ">=", 0.9,
+     "service req/s, streams open / none open"),
+    ("append_streams_elsewhere", "fanout_elsewhere_service", "fanout_closed_service", "rps", None, None,
+     "the same, appending to threads without streams"),
 ]
 
 
@@ -254,6 +287,111 @@ def per_round_ratios(num_rounds, den_rounds, figure):
         if b is not None and number(a.get(figure)) and number(b.get(figure)) and b[figure]:
             out.append((a["round"], a[figure] / b[figure]))
     return out
+
+
+HOLD_FILE = re.compile(r"fanout_hold\.h(\d+)\.json")
+
+
+def load_holds(runs_dir):
+    """The SSE fan-out's openings (bench/sse/fanout.mjs summaries), in order."""
+    holds = []
+    for path in glob.glob(runs_dir + "/fanout_hold.h*.json"):
+        m = HOLD_FILE.fullmatch(os.path.basename(path))
+        if m:
+            d = json.load(open(path))
+            d["opening"] = int(m.group(1))
+            holds.append(d)
+    return sorted(holds, key=lambda d: d["opening"])
+
+
+def dig(d, *keys):
+    for k in keys:
+        d = d.get(k) if isinstance(d, dict) else None
+    return d
+
+
+# The SSE figures: (name, where in a hold's summary, meaning, comparison, target, over: "first" opening
+# or the "median" of all openings).
+SSE_FIGURES = [
+    ("memory_per_stream_kib", ("rss_per_stream_kib",), "service VmRSS growth per idle stream, KiB",
+     "<", 64, "first"),
+    ("commit_to_delivery_p50_ms", ("paced", "commit_to_delivery", "p50_ms"),
+     "created_at to delivery p50, ms", None, None, "median"),
+    ("commit_to_delivery_p99_ms", ("paced", "commit_to_delivery", "p99_ms"),
+     "created_at to delivery p99, ms", "<", 100, "median"),
+    ("send_to_delivery_p50_ms", ("paced", "send_to_delivery", "p50_ms"),
+     "sender's clock to delivery p50, ms", None, None, "median"),
+    ("send_to_delivery_p99_ms", ("paced", "send_to_delivery", "p99_ms"),
+     "sender's clock to delivery p99, ms", None, None, "median"),
+    ("paced_append_p50_ms", ("paced", "append_response", "p50_ms"),
+     "paced POST response p50, ms", None, None, "median"),
+    ("paced_events_per_s", ("paced", "rate_achieved"), "paced appends per second", None, None, "median"),
+    ("paced_service_cpu_pct", ("paced", "cpu", "service_pct_of_one_core"),
+     "service CPU while paced, % of a core", None, None, "median"),
+    ("paced_client_cpu_pct", ("paced", "cpu", "client_pct_of_one_core"),
+     "SSE client CPU while paced, % of a core", None, None, "median"),
+    ("open_s", ("open_s",), "seconds to open every stream", None, None, "median"),
+    ("threads_per_stream", ("threads_per_stream",), "service threads per stream", None, None, "median"),
+    ("fds_per_stream", ("fds_per_stream",), "service descriptors per stream", None, None, "median"),
+    ("release_s", ("release_s",), "seconds until the service's threads are back", None, None, "median"),
+]
+
+
+def sse_report(holds, meta, width):
+    """Prints the SSE fan-out section; returns its JSON (or None without openings)."""
+    if not holds:
+        return None
+    cfg = meta.get("config", {})
+    first = holds[0]
+    opened = first.get("streams_open")
+    wanted = cfg.get("sse_streams_wanted") or first.get("streams_wanted")
+    print(f"SSE fan-out: {opened} streams open on one instance over t1..t{first.get('threads')}"
+          f" (round-robin), {cfg.get('sse_rate')} paced events/s for {cfg.get('sse_seconds')} s,"
+          f" {len(holds)} opening{'s' if len(holds) != 1 else ''}")
+    if wanted and first.get("streams_wanted") and first["streams_wanted"] < wanted:
+        print(f"  NOTE: {wanted} streams wanted; the descriptor limit ({cfg.get('fd_limit')}) allows"
+              f" {first['streams_wanted']}: each stream takes 2 descriptors in the service")
+    print()
+    print(f"{'figure':<27} {'what':<44} {'median (min–max of openings)':>30} {'target':>8} {'result':>8}")
+    print("-" * width)
+    figures = []
+    for name, path, meaning, cmp, target, over in SSE_FIGURES:
+        values = [dig(h, *path) for h in holds]
+        values = [v for v in values if number(v)]
+        if not values:
+            continue
+        value = values[0] if over == "first" else median(values)
+        lo, hi = min(values), max(values)
+        invalid = [h for h in holds if h.get("invalid")]
+        result = None
+        if cmp:
+            result = "INVALID" if invalid else ("PASS" if (value < target) else "MISS")
+        figures.append({"name": name, "value": rounded(value), "min": rounded(lo), "max": rounded(hi),
+                        "per_opening": [rounded(dig(h, *path)) for h in holds], "over": over,
+                        "meaning": meaning, "target": f"{cmp} {target}" if cmp else None, "result": result})
+        shown = fmt(value, ".2f" if value < 100 else ".0f")
+        if over == "first":
+            shown += " (1st opening)"
+        elif len(values) > 1:
+            shown += f" ({lo:.2f}–{hi:.2f})" if hi < 100 else f" ({lo:.0f}–{hi:.0f})"
+        tgt = f"{cmp}{target}" if cmp else ""
+        print(f"{name:<27} {meaning:<44} {shown:>30} {tgt:>8} {result or '':>8}")
+    checks = []
+    for h in holds:
+        p = h.get("paced") or {}
+        checks.append(f"opening {h['opening']}: {h.get('streams_open')} open, {p.get('deliveries', 0)} of"
+                      f" {p.get('deliveries_expected', 0)} paced deliveries, {h.get('frames', 0)} frames in all,"
+                      f" {h.get('gaps', 0)} out of sequence, {h.get('ended_by_server', 0)} ended by the server,"
+                      f" {dig(h, 'hold', 'behind') or 0} behind at the end")
+    for c in checks:
+        print(f"  {c}")
+    if len(holds) > 1:
+        print("  (memory: the first opening, by a service that had held no streams; later openings reuse"
+              " memory it kept and read lower)")
+    print()
+    bad = [f"opening {h['opening']}: {h['invalid']}" for h in holds if h.get("invalid")]
+    return {"streams": opened, "streams_wanted": wanted, "figures": figures, "openings": holds,
+            "invalid": "; ".join(bad) if bad else None}
 
 
 def report(runs_dir, meta_file, out_file):
@@ -274,6 +412,11 @@ def report(runs_dir, meta_file, out_file):
         if r is None:
             continue
         note = f"  INVALID: {r['invalid']}" if r.get("invalid") else ""
+        if number(r.get("events_per_s")):
+            note = f"  = {r['events_per_s']:.0f} events/s" + note
+        if number(r.get("subscribers_cpu_pct_of_one_core")):
+            note = (f"  + SSE client {r['subscribers_cpu_pct_of_one_core']:.0f}% CPU,"
+                    f" {fmt(r.get('subscribers_cpu_us_per_req'), '.0f')} µs/req" + note)
         middle = r.get("tool") == "wrk" or "_relay_" in name  # else the service idles: not shown
         svc = r.get("service_cpu_pct_of_one_core") if middle else None
         svc_us = r.get("service_cpu_us_per_req") if middle else None
@@ -310,6 +453,7 @@ def report(runs_dir, meta_file, out_file):
         tgt = f"{cmp}{target}" if cmp else ""
         print(f"{name:<23} {meaning:<48} {shown:>28} {tgt:>8} {result or '':>8}")
     print()
+    sse = sse_report(load_holds(runs_dir), meta, width)
     noisy = {f"{k}.r{d['round']}": d["others_cpu_pct"] for k, s in runs.items() for d in s["rounds"]
              if (d.get("others_cpu_pct") or 0) > 10}
     total = sum(s["rounds_run"] for s in runs.values())
@@ -319,9 +463,12 @@ def report(runs_dir, meta_file, out_file):
               f" {total} runs (column 'others'): the figures and ratios are unreliable; rerun on a quiet machine.")
         print()
     invalid = {k: s["invalid"] for k, s in runs.items() if s.get("invalid")}
+    if sse and sse.get("invalid"):
+        invalid["sse_fanout"] = sse["invalid"]
     doc = dict(meta)
     doc["runs"] = runs
     doc["ratios"] = ratios
+    doc["sse"] = sse
     doc["invalid"] = invalid
     doc["noisy_runs"] = noisy
     with open(out_file, "w") as f:
@@ -338,7 +485,7 @@ def main(argv):
         print(translate(argv[1], argv[2:], "pgbench" if argv[0] == "pgbench-sql" else "psql"))
     elif len(argv) == 4 and argv[0] == "pgbench-summary":
         pgbench_summary(*argv[1:])
-    elif len(argv) == 4 and argv[0] == "cpu-snapshot":
+    elif len(argv) in (4, 5) and argv[0] == "cpu-snapshot":
         cpu_snapshot(*argv[1:])
     elif len(argv) in (4, 5) and argv[0] == "cpu-annotate":
         cpu_annotate(*argv[1:])

@@ -7,6 +7,8 @@
 #   BENCH_PG_FAST=1     PostgreSQL without fsync/synchronous_commit (default: durable commits)
 #   BENCH_PROFILE=1     afterwards, perf-record the system during an extra append run and print the top symbols
 #   BENCH_KEEP=1        keep the temp dir (database, logs, generated pgbench scripts) and say where
+#   BENCH_SSE_STREAMS=10000  streams the SSE fan-out holds open (fewer when the fd limit does not allow them)
+#   BENCH_SSE_SECONDS=10     seconds of paced appends (1,000 events/s) while they are open, per opening
 #
 # Prints a table and writes bench/results/latest.json; exits 1 when a run had errors.
 set -euo pipefail
@@ -20,6 +22,13 @@ THREADS=1000      # threads t1..t1000 in one org
 PER_THREAD=50     # messages in each of them
 BIG=1000000       # messages in thread `big`
 LIMIT=20          # page size; the service fetches LIMIT+1 rows to know has_more
+BATCH=100         # events per request in the batch appends
+EV_THREADS=10     # threads ev1..ev10 for the event reads
+EV_PER_THREAD=10000   # events in each of them
+EV_LIMIT=100      # events per page read; the service fetches EV_LIMIT+1
+SSE_STREAMS=${BENCH_SSE_STREAMS:-10000}   # open streams, round-robin over t1..t$THREADS
+SSE_RATE=1000     # paced appends per second while they are open
+SSE_SECONDS=${BENCH_SSE_SECONDS:-10}
 
 bin=build/convstore
 bench=bench
@@ -41,7 +50,25 @@ fi
 pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 [ -x "$pgbouncer" ] || die "pgbouncer is not installed: run scripts/deps.sh --bench (make bench does)"
 for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
+command -v node >/dev/null || die "node is not installed (the SSE fan-out client, bench/sse/fanout.mjs, needs Node 18+)"
+[ "$(node -p 'parseInt(process.versions.node)')" -ge 18 ] || die "node is older than 18: $(node --version)"
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
+[[ $SSE_STREAMS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SSE_STREAMS must be a whole number, 1 or more"
+[[ $SSE_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SSE_SECONDS must be a whole number of seconds"
+
+# Every open stream holds two descriptors in the service (its socket and its subscription's eventfd)
+# and one in the client, so the SSE fan-out needs a descriptor limit above twice the streams. The
+# service raises its soft limit to the hard one itself; the client (and wrk, pgbench) inherit ours.
+# Without the right to raise the hard limit, hold as many streams as it allows and say so.
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+fd_limit=$(ulimit -Sn)
+sse_wanted=$SSE_STREAMS
+if [ "$fd_limit" != unlimited ] && [ $((2 * SSE_STREAMS + 200)) -gt "$fd_limit" ]; then
+    SSE_STREAMS=$(((fd_limit - 200) / 2))
+    [ "$SSE_STREAMS" -ge 100 ] || die "the descriptor limit ($fd_limit) leaves no room for SSE streams: raise ulimit -n"
+    say "WARNING: the descriptor limit is $fd_limit (ulimit -Hn), and each stream takes 2 in the service:" \
+        "the SSE fan-out holds $SSE_STREAMS streams, not $sse_wanted (raise the hard limit for the full figure)"
+fi
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a whole number, 1 or more"
 
@@ -50,11 +77,13 @@ for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not i
 tmp=$(mktemp -d /tmp/convstore-bench.XXXXXX)
 svc_pid=
 relay_pid=
+holder_pid=   # bench/sse/fanout.mjs while it holds the streams open
 child=   # the wrk, pgbench or perf running now
 cleanup() {
     local status=$?
     set +e
     if [ -n "$child" ]; then kill "$child" 2>/dev/null; fi
+    if [ -n "$holder_pid" ]; then kill -KILL "$holder_pid" 2>/dev/null; fi
     if [ -n "$svc_pid" ] && kill -0 "$svc_pid" 2>/dev/null; then
         kill -TERM "$svc_pid"
         for _ in $(seq 1 50); do kill -0 "$svc_pid" 2>/dev/null || break; sleep 0.1; done
@@ -143,9 +172,11 @@ key_hash='\x'$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
 [ "$(psql -c "SELECT count(*) FROM api_keys WHERE key_hash = '$key_hash'")" = 1 ] ||
     die "the admin key's SHA-256 is not in api_keys: key_lookup would not find it"
 
-say "PostgreSQL $(cat "$tmp/pg/PG_VERSION") on port $pg_port ($pg_mode); seeding $THREADS threads x $PER_THREAD messages + 1 thread x $BIG"
+say "PostgreSQL $(cat "$tmp/pg/PG_VERSION") on port $pg_port ($pg_mode); seeding $THREADS threads x $PER_THREAD messages" \
+    "+ 1 thread x $BIG + $EV_THREADS threads x $EV_PER_THREAD events"
 seed_start=$(date +%s.%N)
-psql -v org="$org" -v threads=$THREADS -v per_thread=$PER_THREAD -v big=$BIG -f $bench/seed.sql >/dev/null
+psql -v org="$org" -v threads=$THREADS -v per_thread=$PER_THREAD -v big=$BIG -v ev_threads=$EV_THREADS \
+    -v ev_per_thread=$EV_PER_THREAD -f $bench/seed.sql >/dev/null
 seed_s=$(python3 -c "import sys; print(round($(date +%s.%N) - $seed_start, 1))")
 say "seeded in ${seed_s}s"
 
@@ -157,7 +188,7 @@ deep_cursor=$(psql -c "SELECT id FROM messages WHERE org_id = '$org' AND thread_
 # ---- pgbench scripts, generated from the binary's own statements ------------------------------------
 
 mkdir -p "$tmp/sql" "$tmp/pgbench" "$tmp/runs" "$tmp/pglog"
-for s in msg_append key_lookup msg_list_desc; do
+for s in msg_append key_lookup msg_list_desc event_append event_list_asc; do
     "$bin" sql $s >"$tmp/sql/$s.sql" || die "build/convstore sql $s failed"
 done
 
@@ -175,6 +206,34 @@ list_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4=NULL" "5=NULL" "6=NULL" "7=NUL
 big_map=("1={org}" "2={big}" "3=NULL" "4={cursor}" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
 first_map=("1={org}" "2={big}" "3=NULL" "4=NULL" "5=NULL" "6=NULL" "7=NULL" "8={lim}")
 key_map=("1={keyhash}")
+
+# event_append takes the batch as seven text[] literals, one element per event, as the service builds
+# them (each element quoted, NULL for an absent field): ids, types, run_ids, step_ids, message_ids,
+# data, occurred_ats. These are the same in every request but the ids: pgbench variables ev<N>_*
+# for a batch of N, defined with -D (pgbench's \set makes numbers only). The ids are UUIDv7s like
+# the message ids above, with the event's index in the batch as the last two hex digits: PostgreSQL
+# puts the milliseconds, client and counter (the first 34 characters of the id) into the batch's
+# template {X00,X01,...}.
+ev_prefix="left((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::int8), 12, '0') || '7'"
+ev_prefix+=" || lpad(to_hex({client_id}::int8), 3, '0') || '8' || lpad(to_hex({n}::int8), 13, '0') || '00')::uuid::text, 34)"
+ev_append_map() { # N: the mapping for a batch of N events, into ev_map
+    ev_map=("1={org}" "2=('t' || {tn})" "3=NULL" "4=NULL" "5=replace({ev$1_ids}, 'X', $ev_prefix)"
+        "6={ev$1_types}" "7={ev$1_nulls}" "8={ev$1_nulls}" "9={ev$1_nulls}" "10={ev$1_data}" "11={ev$1_nulls}")
+}
+# The arrays of a batch of N: NAME=VALUE lines, for pgbench -D and psql -v.
+ev_arrays() { # N
+    python3 - "$1" <<'PY'
+import sys
+n = int(sys.argv[1])
+arr = lambda item: "{" + ",".join(item(i) for i in range(n)) + "}"
+print(f"ev{n}_ids=" + arr(lambda i: f"X{i:02x}"))
+print(f"ev{n}_types=" + arr(lambda i: '"bench.event"'))
+print(f"ev{n}_nulls=" + arr(lambda i: "NULL"))
+print(f"ev{n}_data=" + arr(lambda i: '"{\\"n\\":1}"'))  # the JSON {"n":1} as a quoted element
+PY
+}
+# A page as the service asks for it: after a seq, before "infinity", limit+1; no user, no filters.
+ev_list_map=("1={org}" "2=('ev' || {tn})" "3=NULL" "4={after}" "5=9223372036854775807" "6={ev_lim}")
 
 sql_for() { # pgbench-sql|psql-sql NAME MAP...
     local style=$1 name=$2
@@ -199,9 +258,24 @@ append_sets='\set tn random(1, '$THREADS')
 } >"$tmp/pgbench/newest.sql"
 sql_for pgbench-sql msg_list_desc "${first_map[@]}" >"$tmp/pgbench/first.sql"
 sql_for pgbench-sql msg_list_desc "${big_map[@]}" >"$tmp/pgbench/deep.sql"
+ev_defs=()
+for b in 1 $BATCH; do
+    ev_append_map $b
+    {
+        echo "$append_sets"
+        sql_for pgbench-sql event_append "${ev_map[@]}"
+    } >"$tmp/pgbench/event_append_$b.sql"
+    while IFS= read -r def; do ev_defs+=("$def"); done < <(ev_arrays $b)
+done
+{
+    echo "\set tn random(1, $EV_THREADS)"
+    echo "\set after random(0, $((EV_PER_THREAD - EV_LIMIT - 1)))"
+    sql_for pgbench-sql event_list_asc "${ev_list_map[@]}"
+} >"$tmp/pgbench/event_read.sql"
 
 pg_defs=(-D "org=$org" -D "role=user" -D 'content="hello world"' -D status=completed -D n=0
-    -D "lim=$((LIMIT + 1))" -D big=big -D "cursor=$deep_cursor" -D "keyhash=$key_hash")
+    -D "lim=$((LIMIT + 1))" -D big=big -D "cursor=$deep_cursor" -D "keyhash=$key_hash" -D "ev_lim=$((EV_LIMIT + 1))")
+for def in "${ev_defs[@]}"; do pg_defs+=(-D "$def"); done
 
 # Check each translation once with psql: the rows it returns are the rows the service would get.
 check_sql() { # EXPECTED_ROWS PSQL-ARGS...
@@ -212,7 +286,8 @@ check_sql() { # EXPECTED_ROWS PSQL-ARGS...
 }
 psql_vars=(-v "org=$org" -v role=user -v 'content="hello world"' -v status=completed
     -v "lim=$((LIMIT + 1))" -v big=big -v "cursor=$deep_cursor" -v "keyhash=$key_hash" -v tn=1
-    -v client_id=0 -v n=1)
+    -v client_id=0 -v n=1 -v "ev_lim=$((EV_LIMIT + 1))" -v after=0)
+for def in "${ev_defs[@]}"; do psql_vars+=(-v "$def"); done
 sql_for psql-sql msg_list_desc "${list_map[@]}" >"$tmp/check.sql"
 check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
 sql_for psql-sql msg_list_desc "${big_map[@]}" >"$tmp/check.sql"
@@ -221,13 +296,29 @@ sql_for psql-sql key_lookup "${key_map[@]}" >"$tmp/check.sql"
 check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
 sql_for psql-sql msg_append "${append_map[@]}" >"$tmp/check.sql"
 check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
+# A page of events from the end of a thread's log: limit+1 rows, the last one at its last seq.
+sql_for psql-sql event_list_asc "${ev_list_map[@]}" >"$tmp/check.sql"
+[ "$(psql "${psql_vars[@]}" -v after=$((EV_PER_THREAD - EV_LIMIT - 1)) -F ' ' -f "$tmp/check.sql" |
+    awk '{ n++; last = $3 } END { print n, last }')" = "$((EV_LIMIT + 1)) $EV_PER_THREAD" ] ||
+    die "the generated event_list_asc did not return events $((EV_PER_THREAD - EV_LIMIT))..$EV_PER_THREAD of ev1: $(cat "$tmp/check.sql")"
+# The appends go to thread t1 (no events yet): one event at seq 1, then a batch at seqs 2..BATCH+1
+# (another counter n, so other ids). The rows' seq column (the third) must say so.
+ev_append_map 1
+sql_for psql-sql event_append "${ev_map[@]}" >"$tmp/check.sql"
+[ "$(psql "${psql_vars[@]}" -F ' ' -f "$tmp/check.sql" | cut -d' ' -f3 | paste -sd,)" = 1 ] ||
+    die "the generated event_append did not append event 1 to t1: $(cat "$tmp/check.sql")"
+ev_append_map $BATCH
+sql_for psql-sql event_append "${ev_map[@]}" >"$tmp/check.sql"
+[ "$(psql "${psql_vars[@]}" -v n=2 -F ' ' -f "$tmp/check.sql" | cut -d' ' -f3 | paste -sd,)" = "$(seq -s, 2 $((BATCH + 1)))" ] ||
+    die "the generated event_append did not append events 2..$((BATCH + 1)) to t1: $(cat "$tmp/check.sql")"
 
 # ---- the service ------------------------------------------------------------------------------
 
 svc_port=$(free_port)
 base=http://127.0.0.1:$svc_port
+# CONVSTORE_MAX_CONNECTIONS: room for the SSE fan-out's streams besides the load generators.
 CONVSTORE_LISTEN=127.0.0.1:$svc_port CONVSTORE_LOG_LEVEL=warn CONVSTORE_POOL_SIZE=$CONNECTIONS \
-    CONVSTORE_AUTO_MIGRATE=false "$bin" serve 2>"$tmp/service.log" &
+    CONVSTORE_MAX_CONNECTIONS=$((SSE_STREAMS + 10000)) CONVSTORE_AUTO_MIGRATE=false "$bin" serve 2>"$tmp/service.log" &
 svc_pid=$!
 for _ in $(seq 1 100); do
     if curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; then break; fi
@@ -252,6 +343,19 @@ expect "first page" 200 "d['data'][0]['seq'] == $BIG and len(d['data']) == $LIMI
     "$(api "$base/v1/threads/big/messages?limit=$LIMIT")"
 expect "deep page" 200 "d['data'][0]['seq'] == $LIMIT + 1 and d['data'][-1]['seq'] == 2 and d['has_more']" \
     "$(api "$base/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor")"
+ev_body() { # N: the body the wrk script sends, N events
+    python3 -c 'import sys; print("{\"events\":[" + ",".join(["{\"type\":\"bench.event\",\"data\":{\"n\":1}}"] * int(sys.argv[1])) + "]}")' "$1"
+}
+expect "event append" 201 "d['first_seq'] == 1 and d['last_seq'] == 1 and d['data'][0]['data'] == {'n': 1}" \
+    "$(api -H 'Content-Type: application/json' -d "$(ev_body 1)" "$base/v1/threads/t7/events")"
+expect "event batch append" 201 "d['first_seq'] == 1 and d['last_seq'] == $BATCH and len(d['data']) == $BATCH" \
+    "$(api -H 'Content-Type: application/json' -d "$(ev_body $BATCH)" "$base/v1/threads/t8/events")"
+# A stream from seq 0 of t7 sends its event (curl stops it after a second).
+stream_head=$(curl -s -N --max-time 1 -H "Authorization: Bearer $key" "$base/v1/threads/t7/events/stream" || true)
+grep -q '^event: bench.event$' <<<"$stream_head" && grep -q '^id: 1$' <<<"$stream_head" ||
+    die "the event stream of t7 did not send event 1: $stream_head"
+expect "event page" 200 "len(d['data']) == $EV_LIMIT and d['data'][0]['seq'] == 501 and d['data'][-1]['seq'] == 500 + $EV_LIMIT and d['has_more'] and d['last_seq'] == $EV_PER_THREAD" \
+    "$(api "$base/v1/threads/ev3/events?after_seq=500&limit=$EV_LIMIT")"
 
 # ---- the relay -------------------------------------------------------------------------------
 
@@ -294,15 +398,21 @@ relay_url=postgresql://postgres@127.0.0.1:$relay_port/convstore_bench
 
 # CPU over a run: the machine's, our PostgreSQL's, the service's, and this shell's reaped children
 # (the client, and the harness's own helpers); what remains is other jobs on the machine, which make
-# figures noisy. The client's own CPU time is waitfor's $child_ticks.
+# figures noisy. The client's own CPU time is waitfor's $child_ticks. While the SSE fan-out holds its
+# streams open, its client's CPU is counted too (as the subscribers').
 cpu_snapshot() { # [PID of the process in the middle: the service unless given]
-    python3 $bench/bench.py cpu-snapshot "$(head -n 1 "$tmp/pg/postmaster.pid")" "${1:-${svc_pid:-0}}" $$
+    python3 $bench/bench.py cpu-snapshot "$(head -n 1 "$tmp/pg/postmaster.pid")" "${1:-${svc_pid:-0}}" $$ \
+        ${holder_pid:+"$holder_pid"}
 }
 cpu_annotate() { # RUN_JSON BEFORE AFTER [CLIENT_TICKS]
     python3 $bench/bench.py cpu-annotate "$@"
 }
 
 appended() { psql -c "SELECT sum(message_count) FROM threads WHERE org_id = '$org' AND id <> 'big'"; }
+events_appended() { psql -c "SELECT count(*) FROM events WHERE org_id = '$org'"; }
+
+# The event scripts' settings (wrk/events_*.lua); BENCH_BATCH is set per run.
+export BENCH_EV_THREADS=$EV_THREADS BENCH_EV_MAX_AFTER=$((EV_PER_THREAD - EV_LIMIT - 1)) BENCH_EV_LIMIT=$EV_LIMIT
 
 # Untimed wrk, so the service's pooled connections exist and have prepared their statements.
 warm_up() { # SCRIPT [PATH]
@@ -342,15 +452,20 @@ run_pgbench() { # NAME ROUND SCRIPT [relay]
     cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
 
-# Appends must have written one message per success: else the run timed something else.
-check_appended() { # RUN_JSON BEFORE
-    python3 - "$1" "$2" "$(appended)" <<'PY'
+# Appends must have written one message (or BATCH events) per success: else the run timed something else.
+check_appended() { # RUN_JSON BEFORE [events PER_REQUEST]
+    local what=messages now per=1
+    if [ "${3:-}" = events ]; then what=events per=$4 now=$(events_appended); else now=$(appended); fi
+    python3 - "$1" "$2" "$now" "$what" "$per" <<'PY'
 import json, sys
-path, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, before, after, what, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 d = json.load(open(path))
-d["messages_written"] = after - before
-if after - before < d["requests"] and not d.get("invalid"):
-    d["invalid"] = f"{d['requests']} appends reported, {after - before} messages written"
+d[f"{what}_written"] = after - before
+if per > 1:
+    d["events_per_request"] = per
+    d["events_per_s"] = round(d["rps"] * per, 1) if d.get("rps") else None
+if after - before < d["requests"] * per and not d.get("invalid"):
+    d["invalid"] = f"{d['requests']} appends of {per} reported, {after - before} {what} written"
 json.dump(d, open(path, "w"), indent=1)
 PY
 }
@@ -366,6 +481,43 @@ print(f"bench: {sys.argv[2]:<23} {d['rps']:9.0f} req/s  p50 {d['p50_ms']:7.2f} m
       f" client {us('client_cpu_us_per_req')}; others {d['others_cpu_pct']:.0f}% of the machine{bad}",
       file=sys.stderr)
 PY
+}
+
+# The SSE fan-out: bench/sse/fanout.mjs opens the streams, measures memory and paced delivery, and
+# holds them open (counting and checking what arrives) until sse_close; each opening is a "hold",
+# its figures in $tmp/runs/fanout_hold.hN.json.
+holds=0
+sse_open() {
+    [ -z "$holder_pid" ] || return 0
+    holds=$((holds + 1))
+    local h=$holds
+    mkdir -p "$tmp/sse"
+    say "SSE fan-out, opening $h: $SSE_STREAMS streams over t1..t$THREADS, then $SSE_RATE events/s for ${SSE_SECONDS}s"
+    node $bench/sse/fanout.mjs --base "$base" --key "$key" --pid "$svc_pid" --threads $THREADS \
+        --streams $SSE_STREAMS --rate $SSE_RATE --seconds $SSE_SECONDS \
+        --out "$tmp/runs/fanout_hold.h$h.json" --ready "$tmp/sse/ready.$h.json" 2>"$tmp/sse/fanout.$h.log" &
+    holder_pid=$!
+    for _ in $(seq 1 1200); do
+        [ -s "$tmp/sse/ready.$h.json" ] && break
+        if ! kill -0 "$holder_pid" 2>/dev/null; then
+            cat "$tmp/sse/fanout.$h.log" >&2
+            holder_pid=
+            die "the SSE fan-out client exited"
+        fi
+        sleep 0.1
+    done
+    [ -s "$tmp/sse/ready.$h.json" ] || die "the SSE fan-out client was not ready within 2 minutes: $(cat "$tmp/sse/fanout.$h.log")"
+    sed 's/^fanout: /bench: /' "$tmp/sse/fanout.$h.log" >&2
+}
+sse_close() {
+    [ -n "$holder_pid" ] || return 0
+    local h=$holds rc=0
+    kill -TERM "$holder_pid"
+    wait "$holder_pid" || rc=$?
+    holder_pid=
+    tail -n 1 "$tmp/sse/fanout.$h.log" | sed 's/^fanout: /bench: /' >&2
+    [ "$rc" = 0 ] && [ -s "$tmp/runs/fanout_hold.h$h.json" ] ||
+        die "the SSE fan-out client failed (exit $rc): $(cat "$tmp/sse/fanout.$h.log")"
 }
 
 # One timed run: NAME (the run kind: a row of the report) in round ROUND.
@@ -392,6 +544,26 @@ timed() { # NAME ROUND
         *) die "no run $name" ;;
         esac
         check_appended "$tmp/runs/$name.r$r.json" "$n0"
+        ;;
+    event_read_service) run_wrk "$name" "$r" events_read.lua ;;
+    event_read_pgbench) run_pgbench "$name" "$r" event_read.sql ;;
+    event_one_* | event_batch_* | fanout_*)
+        case $name in
+        fanout_open_service | fanout_elsewhere_service) sse_open ;;
+        fanout_closed_service) sse_close ;;
+        esac
+        n0=$(events_appended)
+        psql -c CHECKPOINT
+        export BENCH_BATCH=1
+        case $name in
+        event_one_service | fanout_open_service | fanout_closed_service) run_wrk "$name" "$r" events_append.lua ;;
+        fanout_elsewhere_service) BENCH_THREAD_PREFIX=q run_wrk "$name" "$r" events_append.lua ;;
+        event_one_pgbench) run_pgbench "$name" "$r" event_append_1.sql ;;
+        event_batch_service) BENCH_BATCH=$BATCH run_wrk "$name" "$r" events_append.lua ;;
+        event_batch_pgbench) run_pgbench "$name" "$r" "event_append_$BATCH.sql" ;;
+        *) die "no run $name" ;;
+        esac
+        check_appended "$tmp/runs/$name.r$r.json" "$n0" events "$([[ $name = event_batch_* ]] && echo $BATCH || echo 1)"
         ;;
     *) die "no run $name" ;;
     esac
@@ -435,8 +607,21 @@ rounds newest_service newest_pgbench newest_relay_pgbench
 warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT"
 warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
 rounds first_service deep_service first_pgbench deep_pgbench
+warm_up events_read.lua
+rounds event_read_service event_read_pgbench
 warm_up append.lua
 rounds append_service append_pgbench append_auth_pgbench append_relay_pgbench
+export BENCH_BATCH=1
+warm_up events_append.lua
+rounds event_one_service event_one_pgbench
+export BENCH_BATCH=$BATCH
+warm_up events_append.lua
+rounds event_batch_service event_batch_pgbench
+# Last, the fan-out: event appends with the streams held open (to their threads, and for context to
+# threads q1..q1000 that no stream follows) and without, ABBA like the rest (the streams open and
+# close as the order needs, so 3 rounds open them twice).
+rounds fanout_open_service fanout_elsewhere_service fanout_closed_service
+sse_close
 
 # ---- optional profile ----------------------------------------------------------------------------
 
@@ -482,7 +667,10 @@ json.dump({
                 "pg_durable": "${BENCH_PG_FAST:-0}" != "1"},
     "config": {"duration_s": $DURATION, "warmup_s": $WARMUP, "rounds": $ROUNDS, "connections": $CONNECTIONS,
                "threads": $THREADS, "messages_per_thread": $PER_THREAD, "big_thread_messages": $BIG,
-               "page_limit": $LIMIT, "seed_s": $seed_s, "deep_cursor": "$deep_cursor"},
+               "page_limit": $LIMIT, "seed_s": $seed_s, "deep_cursor": "$deep_cursor",
+               "event_batch": $BATCH, "event_threads": $EV_THREADS, "events_per_thread": $EV_PER_THREAD,
+               "event_page_limit": $EV_LIMIT, "sse_streams": $SSE_STREAMS, "sse_streams_wanted": $sse_wanted,
+               "sse_rate": $SSE_RATE, "sse_seconds": $SSE_SECONDS, "fd_limit": "$fd_limit"},
     "background_others_cpu_pct": $background,
     "service_log_lines_warn_or_above": $svc_warnings,
 }, open(sys.argv[1], "w"))

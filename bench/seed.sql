@@ -1,6 +1,10 @@
--- Bench data, written straight in SQL (psql -v org=UUID -v threads=N -v per_thread=N -v big=N):
--- threads t1..t<threads> with <per_thread> messages each, and thread `big` with <big> messages.
--- Message ids: s<thread>-<seq> and big-<seq>. The threads' counters are then set from the rows.
+-- Bench data, written straight in SQL (psql -v org=UUID -v threads=N -v per_thread=N -v big=N
+-- -v ev_threads=N -v ev_per_thread=N): threads t1..t<threads> with <per_thread> messages each (and no
+-- events: the event appends start them at seq 1), thread `big` with <big> messages, and threads
+-- ev1..ev<ev_threads> with <ev_per_thread> events each (the event reads), and threads q1..q<threads>,
+-- empty (appends to threads that no stream follows, while the SSE fan-out holds t1..t<threads>).
+-- Message ids: s<thread>-<seq> and big-<seq>; event ids ev<thread>-<seq>. The threads' counters are
+-- then set from the rows.
 \set ON_ERROR_STOP on
 BEGIN;
 -- A throwaway database: skip the per-row foreign key checks while bulk loading.
@@ -9,6 +13,8 @@ SET LOCAL session_replication_role = replica;
 INSERT INTO threads (org_id, id, title)
 SELECT :'org', 't' || g, 'bench thread ' || g FROM generate_series(1, :threads) g;
 INSERT INTO threads (org_id, id, title) VALUES (:'org', 'big', 'bench thread with many messages');
+INSERT INTO threads (org_id, id, title)
+SELECT :'org', 'q' || g, 'bench thread without streams ' || g FROM generate_series(1, :threads) g;
 
 INSERT INTO messages (org_id, thread_id, seq, id, role, content, status)
 SELECT :'org', 't' || t, s, 's' || t || '-' || s,
@@ -23,6 +29,21 @@ SELECT :'org', 'big', s, 'big-' || s,
        to_json('message ' || s || ' of thread big: the quick brown fox jumps over the lazy dog')::text,
        'completed'
 FROM generate_series(1, :big) s;
+
+-- Events like an agent run's log: mostly streamed text deltas, some run and tool events, a run id
+-- per 100 events, and a small JSON payload each.
+INSERT INTO threads (org_id, id, title)
+SELECT :'org', 'ev' || g, 'bench thread with events ' || g FROM generate_series(1, :ev_threads) g;
+INSERT INTO events (org_id, thread_id, seq, id, type, run_id, data)
+SELECT :'org', 'ev' || t, s, 'ev' || t || '-' || s,
+       CASE WHEN s % 100 = 1 THEN 'run.started' WHEN s % 100 = 0 THEN 'run.finished'
+            WHEN s % 10 = 5 THEN 'tool.call' ELSE 'text.delta' END,
+       'run-' || ((s - 1) / 100 + 1),
+       '{"n":' || s || ',"delta":"the quick brown fox jumps over the lazy dog"}'
+FROM generate_series(1, :ev_threads) t, generate_series(1, :ev_per_thread) s;
+UPDATE threads t SET last_event_seq = e.last_seq
+FROM (SELECT thread_id, max(seq) AS last_seq FROM events WHERE org_id = :'org' GROUP BY thread_id) e
+WHERE t.org_id = :'org' AND t.id = e.thread_id;
 
 UPDATE threads t SET last_seq = m.last_seq, message_count = m.n, last_message_at = now()
 FROM (SELECT thread_id, max(seq) AS last_seq, count(*) AS n FROM messages

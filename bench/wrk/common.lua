@@ -2,9 +2,11 @@
 -- and done(), which writes the run's figures as JSON to $BENCH_OUT for bench/bench.py.
 --   BENCH_KEY      the API key (required)
 --   BENCH_THREADS  threads t1..tN to pick from (default 1000)
+--   BENCH_THREAD_PREFIX  the threads' names before the number (default t)
 --   BENCH_OUT      where done() writes its JSON (required)
 local key = os.getenv("BENCH_KEY") or error("BENCH_KEY is not set")
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1000")
+local prefix = os.getenv("BENCH_THREAD_PREFIX") or "t"
 
 wrk.headers["Authorization"] = "Bearer " .. key
 
@@ -20,7 +22,7 @@ function seed_random()
 end
 
 function random_thread()
-    return "t" .. math.random(1, nthreads)
+    return prefix .. math.random(1, nthreads)
 end
 
 function done(summary, latency, requests)
