@@ -38,7 +38,7 @@ struct stream {
     char filter_ids[3][MAX_ID_LEN + 1];
     struct event_filter db_filter;
     char *types, *prefixes;
-    long long last; /* every event up to this seq has been sent or filtered out */
+    long long last;     /* every event up to this seq has been sent or filtered out */
     long long thread_n; /* the thread's incarnation: another one means it was deleted */
     bool need_catch_up, done, client_left;
     struct buf out;
@@ -216,7 +216,9 @@ struct reply events_stream(struct request *r)
     s->sub = hub_subscribe(s->org, s->thread, r->who.key_id);
     if (!s->sub) {
         stream_free(s);
-        return problem(r, PROB_DATABASE_UNAVAILABLE, "the server is stopping");
+        return problem(
+            r, PROB_DATABASE_UNAVAILABLE,
+            "no stream can be opened now (the server is stopping, or out of descriptors)");
     }
     int got = catch_up(s);
     if (got <= 0) {

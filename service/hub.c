@@ -1,8 +1,11 @@
 /* The in-process fan-out of committed events to this instance's live streams.
  *
- * One mutex guards a hash table of subscribers keyed by (org, thread). Publishing appends a
- * reference to each subscriber's queue and wakes it through its eventfd: O(subscribers of the
- * thread), no I/O, no waiting on any subscriber. */
+ * A read-write lock guards a hash table of subscribers keyed by (org, thread): publishers (and
+ * pokes) share it, subscribing and leaving take it alone. Each subscriber's queue has a mutex of
+ * its own. Publishing appends a reference to each subscriber's queue and, unless the subscriber
+ * was signalled already, wakes it through its eventfd: O(subscribers of the thread), no waiting
+ * on any of them. The eventfd's counter is non-zero exactly while `signalled` is set (both change
+ * under the queue's mutex), so a subscriber with nothing new takes nothing without a syscall. */
 #include "hub.h"
 
 #include <pthread.h>
@@ -16,21 +19,22 @@
 #define BUCKETS 4096
 
 struct hub_sub {
-    struct hub_sub *next, *prev; /* in its bucket */
+    struct hub_sub *next, *prev; /* in its bucket (hub.lock) */
     unsigned bucket;
     int efd;
     char org[37], thread[129], key_id[37];
+    pthread_mutex_t mu; /* the rest */
     struct hub_event **q;
     size_t qn, qcap, qbytes;
-    bool ended, overflow, poke;
+    bool ended, overflow, poke, signalled;
 };
 
 static struct {
-    pthread_mutex_t mu;
+    pthread_rwlock_t lock;
     struct hub_sub *buckets[BUCKETS];
     bool stopping;
     long count;
-} hub = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} hub = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
 static char *dup_or_null(const char *s)
 {
@@ -78,10 +82,13 @@ static unsigned bucket_of(const char *org, const char *thread)
     return h % BUCKETS;
 }
 
+/* Under s->mu: makes s's eventfd readable, once until hub_take. */
 static void wake(struct hub_sub *s)
 {
+    if (s->signalled) return;
+    s->signalled = true;
     uint64_t one = 1;
-    if (write(s->efd, &one, sizeof one) < 0) { /* the counter is already non-zero: awake */
+    if (write(s->efd, &one, sizeof one) < 0) { /* cannot fail: the counter was 0 */
     }
 }
 
@@ -90,6 +97,16 @@ static void drop_queue(struct hub_sub *s)
     for (size_t i = 0; i < s->qn; i++)
         hub_event_unref(s->q[i]);
     s->qn = s->qbytes = 0;
+}
+
+/* Frees a subscriber no publisher can reach any more. */
+static void hub_unsubscribe_unlinked(struct hub_sub *s)
+{
+    drop_queue(s);
+    free(s->q);
+    close(s->efd);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
 }
 
 struct hub_sub *hub_subscribe(const char *org, const char *thread, const char *key_id)
@@ -105,36 +122,33 @@ struct hub_sub *hub_subscribe(const char *org, const char *thread, const char *k
     snprintf(s->thread, sizeof s->thread, "%s", thread);
     snprintf(s->key_id, sizeof s->key_id, "%s", key_id);
     s->bucket = bucket_of(org, thread);
-    pthread_mutex_lock(&hub.mu);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_rwlock_wrlock(&hub.lock);
     if (hub.stopping) {
-        pthread_mutex_unlock(&hub.mu);
-        close(s->efd);
-        free(s);
+        pthread_rwlock_unlock(&hub.lock);
+        hub_unsubscribe_unlinked(s);
         return NULL;
     }
     s->next = hub.buckets[s->bucket];
     if (s->next) s->next->prev = s;
     hub.buckets[s->bucket] = s;
     hub.count++;
-    pthread_mutex_unlock(&hub.mu);
+    pthread_rwlock_unlock(&hub.lock);
     return s;
 }
 
 void hub_unsubscribe(struct hub_sub *s)
 {
     if (!s) return;
-    pthread_mutex_lock(&hub.mu);
+    pthread_rwlock_wrlock(&hub.lock);
     if (s->prev)
         s->prev->next = s->next;
     else
         hub.buckets[s->bucket] = s->next;
     if (s->next) s->next->prev = s->prev;
     hub.count--;
-    pthread_mutex_unlock(&hub.mu);
-    drop_queue(s);
-    free(s->q);
-    close(s->efd);
-    free(s);
+    pthread_rwlock_unlock(&hub.lock);
+    hub_unsubscribe_unlinked(s);
 }
 
 int hub_fd(const struct hub_sub *s)
@@ -144,15 +158,18 @@ int hub_fd(const struct hub_sub *s)
 
 void hub_take(struct hub_sub *s, struct hub_batch *b)
 {
-    uint64_t n;
-    if (read(s->efd, &n, sizeof n) < 0) { /* nothing signalled: fine */
+    pthread_mutex_lock(&s->mu);
+    if (s->signalled) {
+        uint64_t n;
+        if (read(s->efd, &n, sizeof n) < 0) { /* cannot fail: signalled means readable */
+        }
+        s->signalled = false;
     }
-    pthread_mutex_lock(&hub.mu);
     *b = (struct hub_batch){s->q, s->qn, s->ended, s->overflow, s->poke};
     s->q = NULL;
     s->qn = s->qcap = s->qbytes = 0;
     s->poke = false;
-    pthread_mutex_unlock(&hub.mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void hub_batch_free(struct hub_batch *b)
@@ -200,31 +217,35 @@ static void enqueue(struct hub_sub *s, struct hub_event *const *ev, size_t n)
 void hub_publish(const char *org, const char *thread, struct hub_event *const *ev, size_t n)
 {
     unsigned b = bucket_of(org, thread);
-    pthread_mutex_lock(&hub.mu);
+    pthread_rwlock_rdlock(&hub.lock);
     for (struct hub_sub *s = hub.buckets[b]; s; s = s->next)
         if (same_thread(s, org, thread)) {
+            pthread_mutex_lock(&s->mu);
             enqueue(s, ev, n);
             wake(s);
+            pthread_mutex_unlock(&s->mu);
         }
-    pthread_mutex_unlock(&hub.mu);
+    pthread_rwlock_unlock(&hub.lock);
 }
 
 /* Ends or pokes the subscribers of a thread (all when org is NULL), or only those of key_id. */
 static void each(const char *org, const char *thread, const char *key_id, bool end)
 {
-    pthread_mutex_lock(&hub.mu);
+    pthread_rwlock_rdlock(&hub.lock);
     unsigned first = org ? bucket_of(org, thread) : 0, last = org ? first + 1 : BUCKETS;
     for (unsigned b = first; b < last; b++)
         for (struct hub_sub *s = hub.buckets[b]; s; s = s->next) {
             if (org && !same_thread(s, org, thread)) continue;
             if (key_id && strcmp(s->key_id, key_id)) continue;
+            pthread_mutex_lock(&s->mu);
             if (end)
                 s->ended = true;
             else
                 s->poke = true;
             wake(s);
+            pthread_mutex_unlock(&s->mu);
         }
-    pthread_mutex_unlock(&hub.mu);
+    pthread_rwlock_unlock(&hub.lock);
 }
 
 void hub_poke(const char *org, const char *thread)
@@ -249,16 +270,16 @@ void hub_end_key(const char *key_id)
 
 void hub_shutdown(void)
 {
-    pthread_mutex_lock(&hub.mu);
+    pthread_rwlock_wrlock(&hub.lock);
     hub.stopping = true;
-    pthread_mutex_unlock(&hub.mu);
+    pthread_rwlock_unlock(&hub.lock);
     each(NULL, NULL, NULL, true);
 }
 
 long hub_subscribers(void)
 {
-    pthread_mutex_lock(&hub.mu);
+    pthread_rwlock_rdlock(&hub.lock);
     long n = hub.count;
-    pthread_mutex_unlock(&hub.mu);
+    pthread_rwlock_unlock(&hub.lock);
     return n;
 }

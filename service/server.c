@@ -430,14 +430,28 @@ static bool resolve_listen(const char *listen, struct sockaddr_storage *ss, sock
     return true;
 }
 
-/* Each connection is a thread and a descriptor: lift the descriptor limit as far as allowed. */
-static void raise_fd_limit(void)
+/*
+ * Each connection is a thread and a descriptor, and an event stream holds one more (its eventfd):
+ * lift the descriptor limit as far as allowed, and keep the connection limit below what it can
+ * serve, so that a flood of streams is refused at accept instead of running out of descriptors
+ * (then libmicrohttpd stops accepting, and the database connections could not be opened).
+ */
+static unsigned connection_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return (unsigned)cfg.max_connections;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    rlim_t reserve = 256 + 2 * (rlim_t)cfg.pool_size; /* the pool, listeners, logs, slack */
+    rlim_t fit = rl.rlim_cur > 2 * reserve ? (rl.rlim_cur - reserve) / 2 : rl.rlim_cur / 4;
+    if ((rlim_t)cfg.max_connections <= fit) return (unsigned)cfg.max_connections;
+    log_msgf(LOG_INFO,
+             "%llu descriptors allow %llu connections with an event stream each, not %d: "
+             "raise the descriptor limit (ulimit -n) to serve more",
+             (unsigned long long)rl.rlim_cur, (unsigned long long)fit, cfg.max_connections);
+    return (unsigned)fit;
 }
 
 bool server_start(void)
@@ -448,7 +462,7 @@ bool server_start(void)
         log_msgf(LOG_ERROR, "cannot parse listen address '%s' (want host:port)", cfg.listen);
         return false;
     }
-    raise_fd_limit();
+    unsigned max_connections = connection_limit();
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -456,7 +470,7 @@ bool server_start(void)
     daemon_handle = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, so MHD logs nothing elsewhere */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
