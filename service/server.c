@@ -9,6 +9,7 @@
  * db_acquire() for at most CONVSTORE_POOL_TIMEOUT_MS and then answer 503. Idle or slow clients
  * are dropped after CONVSTORE_CONNECTION_TIMEOUT, so they cannot pin threads; the connection
  * limit is raised from MHD's 1,020 to CONVSTORE_MAX_CONNECTIONS, with small thread stacks.
+ * Event streams keep their connection's thread too, asleep in poll(); routes/stream.c says why.
  */
 #include "server.h"
 
