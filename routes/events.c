@@ -199,7 +199,7 @@ static struct reply refused(const struct request *r, const struct append_refusal
     return rep;
 }
 
-/* The reply listing the appended events; publishes the new ones to live streams. */
+/* The reply listing the appended events; hands the new ones to live streams (once committed). */
 static struct reply appended(struct request *r, struct db_rows *rows)
 {
     int n = db_nrows(rows);
@@ -208,15 +208,20 @@ static struct reply appended(struct request *r, struct db_rows *rows)
     buf_puts(&b, "{\"object\":\"list\",\"data\":[");
     for (int i = 0; i < n; i++) {
         if (i) buf_putc(&b, ',');
+        size_t start = b.len;
         render_event(&b, rows, i);
-        fresh = fresh || db_str(rows, i, EV_FRESH)[0] == 't';
+        if (db_str(rows, i, EV_FRESH)[0] != 't') continue;
+        fresh = true;
+        struct live_event e = {db_int(rows, i, EV_SEQ), db_str(rows, i, EV_TYPE),
+                               db_str(rows, i, EV_RUN_ID), db_str(rows, i, EV_STEP_ID),
+                               db_str(rows, i, EV_MESSAGE_ID)};
+        live_event(r, r->params[0], &e, b.data + start, b.len - start);
     }
     buf_puts(&b, "],\"first_seq\":");
     buf_json_int(&b, db_int(rows, 0, EV_SEQ));
     buf_puts(&b, ",\"last_seq\":");
     buf_json_int(&b, db_int(rows, n - 1, EV_SEQ));
     buf_putc(&b, '}');
-    if (fresh) live_appended(r, rows);
     db_rows_free(rows);
     return reply_json(fresh ? 201 : 200, &b);
 }

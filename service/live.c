@@ -3,35 +3,35 @@
  *
  * NOTIFY inside each write transaction cut append throughput by 50-70% (it takes a global lock
  * at commit), so appends never notify: after the commit, the request hands its thread id to the
- * notifier thread, which sends one NOTIFY per few milliseconds, on a connection of its own, with
- * every thread id that changed. Other instances poke their subscribers of those threads, which
+ * notifier thread, which sends one NOTIFY per 10 milliseconds at most, on a connection of its own,
+ * with every thread id that changed. Other instances poke their subscribers of those threads, which
  * catch up from the database; a notification is a hint, the database is the truth. */
 #include "live.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
-#include "db/events.h"
 #include "hub.h"
 #include "listen.h"
 #include "log.h"
-#include "routes.h"
+#include "pool.h"
 #include "sse.h"
 
 #define CHANNEL "convstore_events"
 #define MAX_PAYLOAD 7900 /* PostgreSQL's limit is 8000 bytes */
-#define COALESCE_MS 2
+#define COALESCE_MS 10   /* at most ~100 NOTIFYs a second, however many appends */
 #define MAX_QUEUED 10000 /* thread ids waiting to be announced; beyond, others poke everyone */
 
 /* What a request publishes once it has committed. */
 struct live_pending {
     char org[37], thread[129];
     struct hub_event **ev;
-    size_t n;
+    size_t n, cap;
 };
 
 static struct {
@@ -199,32 +199,26 @@ void live_stop(void)
     L.n = L.cap = 0;
 }
 
-void live_appended(struct request *r, const struct db_rows *rows)
+void live_event(struct request *r, const char *thread, const struct live_event *e, const char *json,
+                size_t len)
 {
-    int n = db_nrows(rows);
-    struct live_pending *p = calloc(1, sizeof *p);
-    if (!p) abort();
-    p->ev = calloc((size_t)n, sizeof *p->ev);
-    if (!p->ev) abort();
-    snprintf(p->org, sizeof p->org, "%s", r->who.org_id);
-    snprintf(p->thread, sizeof p->thread, "%s", db_str(rows, 0, EV_THREAD_ID));
-    struct buf json = {0};
-    for (int i = 0; i < n; i++) {
-        if (db_str(rows, i, EV_FRESH)[0] != 't') continue;
-        json.len = 0;
-        render_event(&json, rows, i);
-        struct buf frame = {0};
-        long long seq = db_int(rows, i, EV_SEQ);
-        const char *type = db_str(rows, i, EV_TYPE);
-        sse_frame(&frame, seq, type, json.data, json.len);
-        size_t len = frame.len;
-        p->ev[p->n++] =
-            hub_event_new(seq, type, db_str(rows, i, EV_RUN_ID), db_str(rows, i, EV_STEP_ID),
-                          db_str(rows, i, EV_MESSAGE_ID), buf_take(&frame), len);
+    struct live_pending *p = r->live;
+    if (!p) {
+        p = r->live = calloc(1, sizeof *p);
+        if (!p) abort();
+        snprintf(p->org, sizeof p->org, "%s", r->who.org_id);
+        snprintf(p->thread, sizeof p->thread, "%s", thread);
     }
-    buf_free(&json);
-    live_discard(r);
-    r->live = p;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 8;
+        p->ev = realloc(p->ev, p->cap * sizeof *p->ev);
+        if (!p->ev) abort();
+    }
+    struct buf frame = {0};
+    sse_frame(&frame, e->seq, e->type, json, len);
+    size_t flen = frame.len;
+    p->ev[p->n++] = hub_event_new(e->seq, e->type, e->run_id, e->step_id, e->message_id,
+                                  buf_take(&frame), flen);
 }
 
 void live_discard(struct request *r)

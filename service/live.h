@@ -4,14 +4,19 @@
 #define CONVSTORE_LIVE_H
 
 #include "http.h"
-#include "pool.h"
+#include <stddef.h>
 
 /* Starts the LISTEN connection (keys and events) and the notifier thread. */
 void live_start(const char *conninfo);
 void live_stop(void);
 
-/* Keeps the fresh events of an append's rows (events columns) for live_commit. */
-void live_appended(struct request *r, const struct db_rows *rows);
+/* An event the request wrote, for live_commit: what streams filter on, and its JSON. */
+struct live_event {
+    long long seq;
+    const char *type, *run_id, *step_id, *message_id;
+};
+void live_event(struct request *r, const char *thread, const struct live_event *e, const char *json,
+                size_t len);
 /* The request committed: publish what it kept to this instance's streams and tell the others.
  * live_discard: it did not; drop it. */
 void live_commit(struct request *r);
