@@ -58,13 +58,16 @@ command -v node >/dev/null || die "node is not installed (the SSE fan-out client
 
 # Every open stream holds two descriptors in the service (its socket and its subscription's eventfd)
 # and one in the client, so the SSE fan-out needs a descriptor limit above twice the streams. The
-# service raises its soft limit to the hard one itself; the client (and wrk, pgbench) inherit ours.
-# Without the right to raise the hard limit, hold as many streams as it allows and say so.
+# service raises its soft limit to the hard one itself, and accepts at most (limit - 256 - 2 x
+# pool) / 2 connections (service/server.c, connection_limit); the client (and wrk, pgbench) inherit
+# ours. Without the right to raise the hard limit, hold as many streams as that leaves room for,
+# less 64 connections for the appends and checks, and say so.
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit=$(ulimit -Sn)
 sse_wanted=$SSE_STREAMS
-if [ "$fd_limit" != unlimited ] && [ $((2 * SSE_STREAMS + 200)) -gt "$fd_limit" ]; then
-    SSE_STREAMS=$(((fd_limit - 200) / 2))
+sse_room=$(((fd_limit - 256 - 2 * CONNECTIONS) / 2 - 64))
+if [ "$fd_limit" != unlimited ] && [ "$SSE_STREAMS" -gt "$sse_room" ]; then
+    SSE_STREAMS=$sse_room
     [ "$SSE_STREAMS" -ge 100 ] || die "the descriptor limit ($fd_limit) leaves no room for SSE streams: raise ulimit -n"
     say "WARNING: the descriptor limit is $fd_limit (ulimit -Hn), and each stream takes 2 in the service:" \
         "the SSE fan-out holds $SSE_STREAMS streams, not $sse_wanted (raise the hard limit for the full figure)"
