@@ -41,14 +41,14 @@ static struct db_stmt st_append = {
     " t AS (UPDATE threads th SET last_event_seq = last_event_seq + n.n FROM n WHERE " VISIBLE(
         "th") "   AND ($4::int8 IS NULL OR n.n = 0 OR th.last_event_seq = $4::int8)"
               "   AND NOT EXISTS (SELECT 1 FROM o WHERE NOT o.same)"
-              "   RETURNING th.last_event_seq, th.last_event_seq - n.n AS base),"
+              "   RETURNING th.last_event_seq, th.last_event_seq - n.n AS base, th.n),"
               " ins AS (INSERT INTO events (org_id, thread_id, seq, id, type, run_id, step_id, "
               "message_id,"
               "   data, occurred_at) SELECT $1, $2, t.base + f.k, f.id, f.type, f.run_id, "
               "f.step_id,"
               "   f.message_id, f.data, f.occurred_at FROM t, f RETURNING *)"
               " SELECT " COLS(
-                  "x") ", x.fresh, t.last_event_seq FROM t, i JOIN LATERAL"
+                  "x") ", x.fresh, t.last_event_seq, t.n FROM t, i JOIN LATERAL"
                        " (SELECT ins.*, true AS fresh FROM ins WHERE ins.id = i.id UNION ALL"
                        "  SELECT e.*, false FROM events e WHERE e.org_id = $1 AND e.thread_id = $2 "
                        "AND e.id = i.id)"

@@ -21,8 +21,8 @@ enum {
     EV_CREATED_US,
     EV_FRESH,    /* appends: written by this request (else it existed already) */
     EV_LAST_SEQ, /* the thread's last seq (lists: NULL columns before it when the page is empty) */
-    EV_THREAD_N, /* lists: which incarnation of the thread id (a deleted and recreated thread
-                  * has another) */
+    EV_THREAD_N, /* appends, lists: which incarnation of the thread id (a deleted and recreated
+                  * thread has another) */
 };
 
 /* One event to append; NULL for SQL NULL. */

@@ -32,6 +32,10 @@ static struct db_stmt st_list_desc = {"key_list_desc",
 static struct db_stmt st_position = {"key_position",
                                      "SELECT n FROM api_keys WHERE org_id = $1 AND id = $2", 0};
 
+/* Whether a key is still valid, past the cache (a stream checks once it is subscribed). */
+static struct db_stmt st_active = {
+    "key_active", "SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL", 0};
+
 /* The NOTIFY (sent at commit) makes every instance drop its key cache. */
 static struct db_stmt st_revoke = {
     "key_revoke",
@@ -49,7 +53,7 @@ static struct db_stmt st_create_org = {
 
 const struct db_stmt *const keys_db_stmts[] = {&st_lookup,     &st_insert,   &st_list_asc,
                                                &st_list_desc,  &st_position, &st_revoke,
-                                               &st_create_org, NULL};
+                                               &st_create_org, &st_active,   NULL};
 
 static int role_parse(const char *s)
 {
@@ -113,6 +117,15 @@ enum db_qs keys_db_create_org(const char *org_id, const char *name, const char *
     const char *params[] = {org_id, name, key_id, prefix, hash};
     struct db_rows rows;
     enum db_qs qs = db_run(&st_create_org, 5, params, &rows);
+    db_rows_free(&rows);
+    return qs;
+}
+
+enum db_qs keys_db_active(const char *key_id)
+{
+    const char *params[] = {key_id};
+    struct db_rows rows;
+    enum db_qs qs = db_run(&st_active, 1, params, &rows);
     db_rows_free(&rows);
     return qs;
 }

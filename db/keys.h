@@ -27,6 +27,8 @@ enum db_qs keys_db_list(const char *org_id, bool asc, const char *bound, int lim
                         struct db_rows *rows);
 /* The `n` of key id in org (for cursors), as text in n_out. */
 enum db_qs keys_db_position(const char *org_id, const char *id, char n_out[24]);
+/* DB_ONE_RESULT while the key (by id) is not revoked. */
+enum db_qs keys_db_active(const char *key_id);
 enum db_qs keys_db_revoke(const char *org_id, const char *id, struct db_rows *rows);
 /* Creates an org and its first admin key in one statement. */
 enum db_qs keys_db_create_org(const char *org_id, const char *name, const char *key_id,

@@ -212,9 +212,9 @@ static struct reply appended(struct request *r, struct db_rows *rows)
         render_event(&b, rows, i);
         if (db_str(rows, i, EV_FRESH)[0] != 't') continue;
         fresh = true;
-        struct live_event e = {db_int(rows, i, EV_SEQ), db_str(rows, i, EV_TYPE),
-                               db_str(rows, i, EV_RUN_ID), db_str(rows, i, EV_STEP_ID),
-                               db_str(rows, i, EV_MESSAGE_ID)};
+        struct live_event e = {db_int(rows, i, EV_THREAD_N), db_int(rows, i, EV_SEQ),
+                               db_str(rows, i, EV_TYPE),     db_str(rows, i, EV_RUN_ID),
+                               db_str(rows, i, EV_STEP_ID),  db_str(rows, i, EV_MESSAGE_ID)};
         live_event(r, r->params[0], &e, b.data + start, b.len - start);
     }
     buf_puts(&b, "],\"first_seq\":");

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "db/events.h"
+#include "db/keys.h"
 #include "hub.h"
 #include "json.h"
 #include "sse.h"
@@ -96,6 +97,10 @@ static void take(struct stream *s)
     if (b.poke) s->need_catch_up = true;
     for (size_t i = 0; i < b.n && !s->done && !s->need_catch_up; i++) {
         const struct hub_event *e = b.ev[i];
+        if (e->thread_n != s->thread_n) {
+            s->need_catch_up = true; /* the id's thread was deleted and created again */
+            break;
+        }
         if (e->seq <= s->last) continue;
         if (e->seq > s->last + 1) {
             s->need_catch_up = true; /* an earlier one is published late: read it */
@@ -221,6 +226,14 @@ struct reply events_stream(struct request *r)
         return problem(
             r, PROB_DATABASE_UNAVAILABLE,
             "no stream can be opened now (the server is stopping, or out of descriptors)");
+    }
+    /* A revocation that ended the key's streams just before this one subscribed must end it
+     * too: ask the database, past the key cache, now that the hub would tell us of a later one. */
+    enum db_qs active = keys_db_active(r->who.key_id);
+    if (active <= 0) {
+        stream_free(s);
+        return active < 0 ? db_failure(r, active)
+                          : problem(r, PROB_UNAUTHORIZED, "the key was revoked");
     }
     int got = catch_up(s);
     if (got <= 0) {

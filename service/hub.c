@@ -44,20 +44,21 @@ static char *dup_or_null(const char *s)
     return d;
 }
 
-struct hub_event *hub_event_new(long long seq, const char *type, const char *run_id,
-                                const char *step_id, const char *message_id, char *frame,
-                                size_t len)
+struct hub_event *hub_event_new(long long thread_n, long long seq, const char *type,
+                                const char *run_id, const char *step_id, const char *message_id,
+                                char *frame, size_t len)
 {
     struct hub_event *e = calloc(1, sizeof *e);
     if (!e) abort();
-    *e = (struct hub_event){1,
-                            seq,
-                            dup_or_null(type),
-                            dup_or_null(run_id),
-                            dup_or_null(step_id),
-                            dup_or_null(message_id),
-                            len,
-                            frame};
+    *e = (struct hub_event){.refs = 1,
+                            .thread_n = thread_n,
+                            .seq = seq,
+                            .type = dup_or_null(type),
+                            .run_id = dup_or_null(run_id),
+                            .step_id = dup_or_null(step_id),
+                            .message_id = dup_or_null(message_id),
+                            .len = len,
+                            .frame = frame};
     return e;
 }
 

@@ -13,6 +13,7 @@
 /* One committed event as every stream sends it, shared (reference-counted) by all queues. */
 struct hub_event {
     int refs;
+    long long thread_n; /* the thread's incarnation (db/events.h EV_THREAD_N) */
     long long seq;
     char *type, *run_id, *step_id, *message_id; /* for the streams' filters */
     size_t len;
@@ -20,9 +21,9 @@ struct hub_event {
 };
 
 /* Takes ownership of frame (malloc'd); copies the strings. */
-struct hub_event *hub_event_new(long long seq, const char *type, const char *run_id,
-                                const char *step_id, const char *message_id, char *frame,
-                                size_t len);
+struct hub_event *hub_event_new(long long thread_n, long long seq, const char *type,
+                                const char *run_id, const char *step_id, const char *message_id,
+                                char *frame, size_t len);
 void hub_event_unref(struct hub_event *e);
 
 struct hub_sub;

@@ -119,15 +119,17 @@ static void *notifier(void *arg)
         L.n = L.cap = 0;
         L.overflow = false;
         pthread_mutex_unlock(&L.mu);
-        if (!pg || PQstatus(pg) != CONNECTION_OK) {
-            PQfinish(pg);
-            pg = db_connect(L.conninfo);
+        /* A connection the server closed (a restart) still looks fine until used: on failure,
+         * connect again and send once more before giving up on these names. */
+        bool sent = false;
+        for (int attempt = 0; attempt < 2 && !sent; attempt++) {
+            if (!pg || PQstatus(pg) != CONNECTION_OK || attempt > 0) {
+                PQfinish(pg);
+                pg = db_connect(L.conninfo);
+            }
+            sent = pg && send_all(pg, names, n, overflow);
         }
-        if (pg && !send_all(pg, names, n, overflow)) {
-            PQfinish(pg);
-            pg = NULL;
-        }
-        if (!pg) log_line(LOG_WARN, "could not notify other instances of new events", NULL);
+        if (!sent) log_line(LOG_WARN, "could not notify other instances of new events", NULL);
         for (size_t i = 0; i < n; i++)
             free(names[i]);
         free(names);
@@ -217,8 +219,8 @@ void live_event(struct request *r, const char *thread, const struct live_event *
     struct buf frame = {0};
     sse_frame(&frame, e->seq, e->type, json, len);
     size_t flen = frame.len;
-    p->ev[p->n++] = hub_event_new(e->seq, e->type, e->run_id, e->step_id, e->message_id,
-                                  buf_take(&frame), flen);
+    p->ev[p->n++] = hub_event_new(e->thread_n, e->seq, e->type, e->run_id, e->step_id,
+                                  e->message_id, buf_take(&frame), flen);
 }
 
 void live_discard(struct request *r)

@@ -12,7 +12,7 @@ void live_stop(void);
 
 /* An event the request wrote, for live_commit: what streams filter on, and its JSON. */
 struct live_event {
-    long long seq;
+    long long thread_n, seq;
     const char *type, *run_id, *step_id, *message_id;
 };
 void live_event(struct request *r, const char *thread, const struct live_event *e, const char *json,

@@ -14,7 +14,7 @@ static struct hub_event *event(long long seq, size_t len)
 {
     char *frame = calloc(1, len + 1);
     memset(frame, 'x', len);
-    return hub_event_new(seq, "t", NULL, NULL, NULL, frame, len);
+    return hub_event_new(1, seq, "t", NULL, NULL, NULL, frame, len);
 }
 
 static bool readable(struct hub_sub *s)
