@@ -29,12 +29,13 @@ struct hub_sub {
     bool ended, overflow, poke, signalled;
 };
 
+/* The lock prefers writers: a steady flow of publishers must not starve subscribing. */
 static struct {
     pthread_rwlock_t lock;
     struct hub_sub *buckets[BUCKETS];
     bool stopping;
     long count;
-} hub = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+} hub = {.lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP};
 
 static char *dup_or_null(const char *s)
 {
