@@ -1,0 +1,86 @@
+/* Unit tests: every pair of the run and step state machines, names and event types. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "lifecycle.h"
+
+/* The whole run table: row = from, column = to (Q R A C F X I). S same, o legal, x illegal. */
+static const char run_table[RUN__COUNT][RUN__COUNT + 1] = {
+    /* queued          */ "Soxoooo",
+    /* running         */ "xSooooo",
+    /* requires_action */ "xoSoooo",
+    /* completed       */ "xxxSxxx",
+    /* failed          */ "xxxxSxx",
+    /* cancelled       */ "xxxxxSx",
+    /* interrupted     */ "xxxxxxS",
+};
+
+static const char step_table[STEP__COUNT][STEP__COUNT + 1] = {
+    /* pending   */ "Soooo",
+    /* running   */ "xSooo",
+    /* completed */ "xxSxx",
+    /* failed    */ "xxxSx",
+    /* cancelled */ "xxxxS",
+};
+
+static enum transition expected(char c)
+{
+    return c == 'S' ? TRANSITION_SAME : c == 'o' ? TRANSITION_OK : TRANSITION_ILLEGAL;
+}
+
+static void test_run_table(void **state)
+{
+    for (int f = 0; f < RUN__COUNT; f++)
+        for (int t = 0; t < RUN__COUNT; t++) {
+            enum transition got = run_transition((enum run_status)f, (enum run_status)t);
+            if (got != expected(run_table[f][t]))
+                fail_msg("run %s -> %s: got %d", run_status_name(f), run_status_name(t), got);
+        }
+}
+
+static void test_step_table(void **state)
+{
+    for (int f = 0; f < STEP__COUNT; f++)
+        for (int t = 0; t < STEP__COUNT; t++) {
+            enum transition got = step_transition((enum step_status)f, (enum step_status)t);
+            if (got != expected(step_table[f][t]))
+                fail_msg("step %s -> %s: got %d", step_status_name(f), step_status_name(t), got);
+        }
+}
+
+static void test_names_and_events(void **state)
+{
+    for (int s = 0; s < RUN__COUNT; s++) {
+        enum run_status back;
+        assert_true(run_status_parse(run_status_name(s), &back));
+        assert_int_equal(back, s);
+    }
+    for (int s = 0; s < STEP__COUNT; s++) {
+        enum step_status back;
+        assert_true(step_status_parse(step_status_name(s), &back));
+        assert_int_equal(back, s);
+    }
+    enum run_status r;
+    assert_false(run_status_parse("done", &r));
+    assert_false(run_status_parse(NULL, &r));
+    assert_string_equal(run_status_event(RUN_REQUIRES_ACTION), "run.requires_action");
+    assert_string_equal(step_status_event(STEP_COMPLETED), "step.completed");
+    assert_true(run_status_terminal(RUN_INTERRUPTED));
+    assert_false(run_status_terminal(RUN_REQUIRES_ACTION));
+    assert_true(step_status_terminal(STEP_CANCELLED));
+    assert_false(step_status_terminal(STEP_RUNNING));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_table),
+        cmocka_unit_test(test_step_table),
+        cmocka_unit_test(test_names_and_events),
+    };
+    return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
+}
