@@ -150,6 +150,13 @@ struct create_tx {
     bool created; /* the thread did not exist in the org */
 };
 
+/* The append alone, for db_transaction (a savepoint inside a request's transaction). */
+static enum db_qs append_only(struct db_conn *c, void *arg)
+{
+    const struct create_tx *tx = arg;
+    return db_exec(c, &st_append, 11, tx->params, tx->rows);
+}
+
 /* A new thread and its first events commit together, or neither does: a refused conditional
  * append must not leave an empty thread behind. */
 static enum db_qs create_and_append(struct db_conn *c, void *arg)
@@ -176,7 +183,11 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
     bool tried_create = false;
     /* A few tries: a race on a new id, a thread to create first, a refusal that went away. */
     for (int attempt = 0; attempt < 4; attempt++) {
-        qs = db_run(&st_append, 11, params, rows);
+        /* Inside an Idempotency-Key transaction, a unique violation (a concurrent append of the
+         * same new id) must be undone by a savepoint to be retried. */
+        struct create_tx only = {params, rows, false};
+        qs = db_in_request_tx() ? db_transaction(append_only, &only)
+                                : db_run(&st_append, 11, params, rows);
         if (qs == DB_CONFLICT) continue;
         if (qs != DB_NO_RESULTS) break;
         qs = refusal(params, why);

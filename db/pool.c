@@ -458,6 +458,11 @@ enum db_qs db_transaction(db_tx_fn body, void *arg)
     return qs;
 }
 
+bool db_in_request_tx(void)
+{
+    return ambient != NULL;
+}
+
 struct db_conn *db_tx_begin(void)
 {
     struct db_conn *c = db_acquire();

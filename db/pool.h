@@ -80,6 +80,9 @@ struct db_conn *db_tx_begin(void);
  * possible now. */
 bool db_tx_failed(const struct db_conn *c);
 void db_tx_end(struct db_conn *c);
+/* Whether this thread runs in such a transaction, where a failed statement (say, a unique
+ * violation that is retried) would abort everything unless it runs under db_transaction. */
+bool db_in_request_tx(void);
 /* Runs an unprepared statement text with no parameters (BEGIN, COMMIT, ...). */
 enum db_qs db_simple(struct db_conn *c, const char *sql);
 

@@ -241,6 +241,21 @@ test('10 concurrent appends of one new event id store it once; every answer has 
   }
 });
 
+test('the same new event id appended at once under Idempotency-Keys of its own: stored once, never a 5xx', async () => {
+  // Each request runs in its Idempotency-Key's transaction, where the losers' unique violation
+  // must be undone (a savepoint) before they retry and find the winner's event.
+  for (let round = 0; round < 5; round++) {
+    const tid = uniq('idemrace');
+    assertStatus(await c.post(E(tid), { events: [{ type: 'first' }] }), 201);
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, (_, k) => c.post(E(tid), { events: [{ id: 'same', type: 'x' }] }, { headers: { 'Idempotency-Key': `${tid}-${k}` } })),
+    );
+    assert.deepEqual(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    assert.equal(new Set(rs.map((r) => r.json.data[0].seq)).size, 1, 'one seq in every answer');
+    assert.deepEqual((await all(tid)).map((e) => e.seq), [1, 2]);
+  }
+});
+
 test('appends racing deletions of their thread: never a 5xx, and the log left behind is gap-free from 1', async () => {
   const tid = uniq('churn');
   let stop = false;
