@@ -61,7 +61,8 @@ static const struct jfield event_spec[] = {
 struct parsed_event {
     struct event_in ev;
     char id[MAX_ID_LEN + 1];
-    char occurred_at[40]; /* normalised: UTC, microseconds (PostgreSQL would round a 7th digit) */
+    char occurred_at[TIME_TEXT_LEN +
+                     1]; /* normalised: UTC, microseconds (PostgreSQL would round a 7th digit) */
     char *data;
 };
 
@@ -101,12 +102,7 @@ static void event_parse(json_t *obj, struct jspan raw, int index, struct parsed_
     else
         auth_uuid(pe->id);
     pe->data = data;
-    if (v[E_OCCURRED_AT].str) {
-        struct buf t = {0};
-        buf_json_time(&t, us);
-        snprintf(pe->occurred_at, sizeof pe->occurred_at, "%.*s", (int)t.len - 2, t.data + 1);
-        buf_free(&t);
-    }
+    if (v[E_OCCURRED_AT].str) time_text(us, pe->occurred_at);
     pe->ev = (struct event_in){pe->id,
                                v[E_TYPE].str,
                                v[E_RUN_ID].str,

@@ -313,11 +313,9 @@ static bool parse_filter(const struct request *r, struct thread_filter *f, char 
             field_error(&fe, names[i], "must be an RFC 3339 timestamp");
             continue;
         }
-        struct buf b = {0};
-        buf_json_time(&b, us);
-        b.data[b.len - 1] = '\0'; /* drop the quotes */
-        created[i] = strdup(b.data + 1);
-        buf_free(&b);
+        char text[TIME_TEXT_LEN + 1];
+        time_text(us, text);
+        created[i] = strdup(text);
     }
     f->created_after = created[0];
     f->created_before = created[1];

@@ -257,3 +257,12 @@ void buf_json_time(struct buf *b, int64_t epoch_us)
     b->len += 29;
     b->data[b->len] = '\0';
 }
+
+void time_text(int64_t epoch_us, char out[TIME_TEXT_LEN + 1])
+{
+    struct buf b = {0};
+    buf_json_time(&b, epoch_us);
+    memcpy(out, b.data + 1, TIME_TEXT_LEN);
+    out[TIME_TEXT_LEN] = '\0';
+    buf_free(&b);
+}

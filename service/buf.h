@@ -30,5 +30,8 @@ void buf_json_int(struct buf *b, int64_t v);
 void buf_json_bool(struct buf *b, bool v);
 /* RFC 3339 UTC with microseconds from microseconds since the Unix epoch. */
 void buf_json_time(struct buf *b, int64_t epoch_us);
+/* The same time without the quotes, as text for a query parameter (27 characters + NUL). */
+#define TIME_TEXT_LEN 27
+void time_text(int64_t epoch_us, char out[TIME_TEXT_LEN + 1]);
 
 #endif

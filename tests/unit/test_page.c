@@ -95,6 +95,10 @@ static void test_time_matches_gmtime(void **state)
             buf_json_time(&b, s * 1000000 + 42);
             assert_string_equal(b.data, want);
             buf_free(&b);
+            char text[TIME_TEXT_LEN + 1];
+            time_text(s * 1000000 + 42, text);
+            want[strlen(want) - 1] = '\0';
+            assert_string_equal(text, want + 1); /* the same, without the quotes */
         }
 }
 
