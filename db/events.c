@@ -144,7 +144,7 @@ static enum db_qs refusal(const char *const *params, struct append_refusal *why)
     return qs;
 }
 
-struct create_tx {
+struct append_tx {
     const char *const *params; /* of st_append */
     struct db_rows *rows;
     bool created; /* the thread did not exist in the org */
@@ -153,7 +153,7 @@ struct create_tx {
 /* The append alone, for db_transaction (a savepoint inside a request's transaction). */
 static enum db_qs append_only(struct db_conn *c, void *arg)
 {
-    const struct create_tx *tx = arg;
+    const struct append_tx *tx = arg;
     return db_exec(c, &st_append, 11, tx->params, tx->rows);
 }
 
@@ -161,13 +161,13 @@ static enum db_qs append_only(struct db_conn *c, void *arg)
  * append must not leave an empty thread behind. */
 static enum db_qs create_and_append(struct db_conn *c, void *arg)
 {
-    struct create_tx *tx = arg;
+    struct append_tx *tx = arg;
     struct db_rows none;
     enum db_qs qs = db_exec(c, &st_create_thread, 3, tx->params, &none);
     db_rows_free(&none);
     tx->created = qs > 0;
     if (qs <= 0) return qs; /* it exists: another user's, or just created by someone else */
-    return db_exec(c, &st_append, 11, tx->params, tx->rows);
+    return append_only(c, arg);
 }
 
 enum db_qs events_db_append(const char *org, const char *user, const char *thread,
@@ -185,8 +185,8 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
     for (int attempt = 0; attempt < 4; attempt++) {
         /* Inside an Idempotency-Key transaction, a unique violation (a concurrent append of the
          * same new id) must be undone by a savepoint to be retried. */
-        struct create_tx only = {params, rows, false};
-        qs = db_in_request_tx() ? db_transaction(append_only, &only)
+        struct append_tx tx = {params, rows, false};
+        qs = db_in_request_tx() ? db_transaction(append_only, &tx)
                                 : db_run(&st_append, 11, params, rows);
         if (qs == DB_CONFLICT) continue;
         if (qs != DB_NO_RESULTS) break;
@@ -195,7 +195,6 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
         if (qs == DB_ONE_RESULT) continue;
         if (!why->no_thread || tried_create) break;
         tried_create = true;
-        struct create_tx tx = {params, rows, false};
         qs = db_transaction(create_and_append, &tx);
         if (qs == DB_NO_RESULTS && tx.created) {
             /* Absent, and a new thread refused it: only expected_seq can do that. */
@@ -203,7 +202,6 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
             break;
         }
         if (qs != DB_NO_RESULTS && qs != DB_CONFLICT) break;
-        db_rows_free(rows);
     }
     if (qs == DB_CONFLICT || (qs > 0 && !db_nrows(rows))) qs = DB_SOFT_ERROR; /* gave up */
     if (qs <= 0) db_rows_free(rows);
