@@ -31,3 +31,11 @@ bool parse_page(const struct request *r, bool default_asc, struct page *p, struc
     *err = problem_fields(r, PROB_INVALID_QUERY, &fe);
     return false;
 }
+
+void render_time_or_null(struct buf *b, const struct db_rows *rows, int row, int col)
+{
+    if (db_is_null(rows, row, col))
+        buf_puts(b, "null");
+    else
+        buf_json_time(b, db_int(rows, row, col));
+}

@@ -37,10 +37,7 @@ void render_event(struct buf *b, const struct db_rows *rows, int i)
     buf_puts(b, ",\"data\":");
     buf_puts(b, db_str(rows, i, EV_DATA)); /* the client's JSON text */
     buf_puts(b, ",\"occurred_at\":");
-    if (db_is_null(rows, i, EV_OCCURRED_US))
-        buf_puts(b, "null");
-    else
-        buf_json_time(b, db_int(rows, i, EV_OCCURRED_US));
+    render_time_or_null(b, rows, i, EV_OCCURRED_US);
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, db_int(rows, i, EV_CREATED_US));
     buf_putc(b, '}');

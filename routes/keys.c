@@ -40,10 +40,7 @@ static void render_key(struct buf *b, const struct db_rows *rows, int i)
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, db_int(rows, i, KEY_CREATED_US));
     buf_puts(b, ",\"revoked_at\":");
-    if (db_is_null(rows, i, KEY_REVOKED_US))
-        buf_puts(b, "null");
-    else
-        buf_json_time(b, db_int(rows, i, KEY_REVOKED_US));
+    render_time_or_null(b, rows, i, KEY_REVOKED_US);
 }
 
 static bool admin_only(const struct request *r, struct reply *err)

@@ -63,6 +63,8 @@ bool parse_event_filter(const struct request *r, struct sse_filter *sf, struct e
 struct reply db_failure(const struct request *r, enum db_qs qs);
 /* The user every query of this request is confined to: the key's user, or NULL for the org. */
 const char *scope_user(const struct request *r);
+/* A time column (microseconds) as an RFC 3339 string, or null for SQL NULL. */
+void render_time_or_null(struct buf *b, const struct db_rows *rows, int row, int col);
 /* Parses the list query parameters; false with *err set. */
 bool parse_page(const struct request *r, bool default_asc, struct page *p, struct reply *err);
 

@@ -27,10 +27,7 @@ static void render_thread_fields(struct buf *b, const struct db_rows *rows, int 
     buf_puts(b, ",\"message_count\":");
     buf_json_int(b, db_int(rows, i, TH_MESSAGE_COUNT));
     buf_puts(b, ",\"last_message_at\":");
-    if (db_is_null(rows, i, TH_LAST_MESSAGE_US))
-        buf_puts(b, "null");
-    else
-        buf_json_time(b, db_int(rows, i, TH_LAST_MESSAGE_US));
+    render_time_or_null(b, rows, i, TH_LAST_MESSAGE_US);
     buf_puts(b, ",\"version\":");
     buf_json_int(b, db_int(rows, i, TH_VERSION));
     buf_puts(b, ",\"created_at\":");
