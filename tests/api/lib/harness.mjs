@@ -483,7 +483,9 @@ export async function listAll(c, listPath, { maxPages = 10000 } = {}) {
   throw new Error(`${listPath}: more than ${maxPages} pages`);
 }
 
-function parseRawResponse(buf) {
+/** The status line and headers of a raw HTTP response: {status, headers, rest} (rest: the bytes
+ * after the head), or null while the head is incomplete. */
+export function parseResponseHead(buf) {
   const end = buf.indexOf('\r\n\r\n');
   if (end < 0) return null;
   const head = buf.subarray(0, end).toString('latin1').split('\r\n');
@@ -494,8 +496,13 @@ function parseRawResponse(buf) {
     const i = line.indexOf(':');
     if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
   }
-  const rest = buf.subarray(end + 4);
-  const status = Number(m[1]);
+  return { status: Number(m[1]), headers, rest: buf.subarray(end + 4) };
+}
+
+function parseRawResponse(buf) {
+  const head = parseResponseHead(buf);
+  if (!head) return null;
+  const { status, headers, rest } = head;
   if (/chunked/i.test(headers.get('transfer-encoding') || '')) {
     const parts = [];
     let off = 0;

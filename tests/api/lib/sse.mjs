@@ -3,21 +3,7 @@
 // incrementally and parses SSE frames ("id:", "event:", "data:" lines, a blank line ends a frame,
 // ":" lines are comments such as the server's ": ping").
 import net from 'node:net';
-import { validateResponse, sleep } from './harness.mjs';
-
-function parseHead(buf) {
-  const end = buf.indexOf('\r\n\r\n');
-  if (end < 0) return null;
-  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
-  if (!m) throw new Error(`not an HTTP response: ${lines[0]}`);
-  const headers = new Headers();
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(':');
-    if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
-  }
-  return { status: Number(m[1]), headers, rest: buf.subarray(end + 4) };
-}
+import { validateResponse, sleep, parseResponseHead } from './harness.mjs';
 
 /**
  * Opens GET urlPath as an event stream.
@@ -256,7 +242,7 @@ export function openStream(base, urlPath, opts = {}) {
         head = Buffer.concat([head, d]);
         let h;
         try {
-          h = parseHead(head);
+          h = parseResponseHead(head);
         } catch (e) {
           settle(e);
           return;
