@@ -1,11 +1,11 @@
 /* SQL for the event log: idempotent, conditional appends that take the thread's next seqs, and
  * pages by seq. */
 #include "db/events.h"
+#include "db/sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
 #define VISIBLE(t) t ".org_id = $1 AND " t ".id = $2 AND ($3::text IS NULL OR " t ".user_id = $3)"
 #define COLS(e)                                                                                    \
     e ".id, " e ".thread_id, " e ".seq, " e ".type, " e ".run_id, " e ".step_id, " e               \

@@ -1,10 +1,10 @@
 /* SQL for orgs and API keys. */
 #include "db/keys.h"
+#include "db/sql.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
 #define KEY_COLS "id, role, user_id, name, prefix, " US("created_at") ", " US("revoked_at") ", n"
 
 static struct db_stmt st_lookup = {

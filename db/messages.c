@@ -1,5 +1,6 @@
 /* SQL for messages: appends that take the next seq of their thread, pages by seq, streaming. */
 #include "db/messages.h"
+#include "db/sql.h"
 
 #include "json.h"
 
@@ -8,7 +9,6 @@
 #include <string.h>
 
 #define MAX_CONTENT "524288" /* bytes of content, appends included */
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
 /* The thread ($1 org, $2 thread) is visible to the caller ($3 user or NULL). */
 #define VISIBLE                                                                                    \
     "EXISTS (SELECT 1 FROM threads t WHERE t.org_id = $1 AND t.id = $2"                            \

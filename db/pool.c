@@ -449,11 +449,13 @@ enum db_qs db_transaction(db_tx_fn body, void *arg)
     struct db_conn *c = db_acquire();
     if (!c) return DB_UNAVAILABLE;
     enum db_qs qs = db_simple(c, "BEGIN");
+    ambient = c; /* the db_ calls body makes join the transaction */
     if (qs >= 0) qs = body(c, arg);
     if (qs > 0) {
         enum db_qs cq = db_simple(c, "COMMIT");
         if (cq < 0) qs = cq;
     }
+    ambient = NULL;
     db_release(c); /* rolls back whatever did not commit */
     return qs;
 }

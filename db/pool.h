@@ -64,7 +64,8 @@ enum db_qs db_run_custom(struct db_stmt *st, int nparams, const char *const *par
 /*
  * Runs body(c, arg) inside BEGIN ... COMMIT on a pooled connection. Commits only when body
  * returns > 0; anything else (no rows, an error) rolls back. Returns body's status, or the
- * COMMIT's error.
+ * COMMIT's error. The db_ calls body makes (db_run, ...) join the transaction; inside a request's
+ * transaction (db_tx_begin) it is a savepoint.
  */
 typedef enum db_qs (*db_tx_fn)(struct db_conn *c, void *arg);
 enum db_qs db_transaction(db_tx_fn body, void *arg);

@@ -1,5 +1,6 @@
 /* SQL for threads. `user` arguments scope a query to one user's threads (NULL: the whole org). */
 #include "db/threads.h"
+#include "db/sql.h"
 
 #include "db/messages.h"
 #include "json.h"
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
 #define TH_COLS                                                                                    \
     "id, user_id, title, metadata::text, message_count, " US("last_message_at") ", version, " US(  \
         "created_at") ", " US("updated_at") ", n"
@@ -31,12 +31,12 @@ static struct db_stmt st_get = {"thread_get",
 static struct db_stmt st_update = {
     "thread_update",
     "UPDATE threads SET title = CASE WHEN $7::bool THEN $4 ELSE title END,"
-    " metadata = (metadata || COALESCE((SELECT jsonb_object_agg(key, value)"
-    "   FROM jsonb_each($5::jsonb) WHERE value <> 'null'::jsonb), '{}'))"
-    "   - ARRAY(SELECT key FROM jsonb_each($5::jsonb) WHERE value = 'null'::jsonb),"
-    " version = version + 1, updated_at = now()"
-    " WHERE " SCOPE " AND id = $3 AND ($6::int IS NULL OR version = $6)"
-    " RETURNING " TH_COLS,
+    " metadata = " MERGE_PATCH("metadata",
+                               "$5::jsonb") ","
+                                            " version = version + 1, updated_at = now()"
+                                            " WHERE " SCOPE
+                                            " AND id = $3 AND ($6::int IS NULL OR version = $6)"
+                                            " RETURNING " TH_COLS,
     0};
 
 static struct db_stmt st_delete = {

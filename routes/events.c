@@ -10,7 +10,9 @@
 #include "auth.h"
 #include "db/events.h"
 #include "json.h"
+#include "lifecycle.h"
 #include "live.h"
+#include "runlog.h"
 #include "sse.h"
 
 #define MAX_EVENTS 1000
@@ -61,7 +63,40 @@ struct parsed_event {
     char occurred_at[TIME_TEXT_LEN +
                      1]; /* normalised: UTC, microseconds (PostgreSQL would round a 7th digit) */
     char *data;
+    struct rs_change *change; /* a lifecycle event's change to a run or step (malloc'd), or NULL */
 };
+
+/* A lifecycle event (run.created, step.completed, ...): the run or step it names, and its data
+ * read as the change it makes. Errors go to own, named as within the event. */
+static void lifecycle_parse(json_t *obj, const struct jval *v, const char *data,
+                            struct parsed_event *pe, struct field_errors *own)
+{
+    struct lifecycle_event what;
+    if (!lifecycle_event_parse(v[E_TYPE].str, &what)) return;
+    if (!v[E_RUN_ID].str) field_error(own, "run_id", "is required for %s", v[E_TYPE].str);
+    if (what.step && !v[E_STEP_ID].str)
+        field_error(own, "step_id", "is required for %s", v[E_TYPE].str);
+    json_t *d = json_object_get(obj, "data");
+    if (d && !json_is_null(d) && !json_is_object(d))
+        field_error(own, "data", "must be an object (or null) for %s", v[E_TYPE].str);
+    if (own->n) return;
+    struct rs_change *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->what = what;
+    c->run_id = v[E_RUN_ID].str;
+    c->step_id = v[E_STEP_ID].str;
+    struct field_errors fe = {0};
+    json_t *empty = json_object();
+    rs_parse(json_is_object(d) ? d : empty,
+             (struct jspan){data ? data : "{}", data ? strlen(data) : 2}, false, c, &fe);
+    json_decref(empty);
+    for (int i = 0; i < fe.n; i++) {
+        char field[80];
+        snprintf(field, sizeof field, "data.%s", fe.e[i].field);
+        field_error(own, field, "%s", fe.e[i].message);
+    }
+    pe->change = c;
+}
 
 /* Validates events[index] (raw: its request bytes) into *pe; errors go to fe as events[i].x. */
 static void event_parse(json_t *obj, struct jspan raw, int index, struct parsed_event *pe,
@@ -86,6 +121,7 @@ static void event_parse(json_t *obj, struct jspan raw, int index, struct parsed_
     size_t len = 0;
     char *data = own.n ? NULL : json_member_text(raw, obj, "data", &len);
     if (data && len > MAX_DATA_BYTES) field_error(&own, "data", "must be at most 256 KiB");
+    if (!own.n) lifecycle_parse(obj, v, data, pe, &own);
     for (int i = 0; i < own.n; i++) {
         snprintf(field, sizeof field, "events[%d].%s", index, own.e[i].field);
         field_error(fe, field, "%s", own.e[i].message);
@@ -100,6 +136,7 @@ static void event_parse(json_t *obj, struct jspan raw, int index, struct parsed_
         auth_uuid(pe->id);
     pe->data = data;
     if (v[E_OCCURRED_AT].str) time_text(us, pe->occurred_at);
+    if (pe->change && v[E_OCCURRED_AT].str) pe->change->at = pe->occurred_at;
     pe->ev = (struct event_in){pe->id,
                                v[E_TYPE].str,
                                v[E_RUN_ID].str,
@@ -169,12 +206,15 @@ static bool batch_parse(const struct request *r, json_t *body, struct parsed_eve
 
 static void batch_free(struct parsed_event *pe, int n)
 {
-    for (int i = 0; pe && i < n; i++)
+    for (int i = 0; pe && i < n; i++) {
         free(pe[i].data);
+        if (pe[i].change) rs_change_free(pe[i].change);
+        free(pe[i].change);
+    }
     free(pe);
 }
 
-static struct reply refused(const struct request *r, const struct append_refusal *why)
+struct reply events_refused(const struct request *r, const struct append_refusal *why)
 {
     if (why->no_thread) return problem(r, PROB_NOT_FOUND, "no thread %s", r->params[0]);
     if (why->conflict >= 0) {
@@ -192,6 +232,28 @@ static struct reply refused(const struct request *r, const struct append_refusal
     return rep;
 }
 
+/* Hands row i of appended event rows, rendered as json, to live streams (once committed). */
+static void publish_row(struct request *r, const struct db_rows *rows, int i, const char *json,
+                        size_t len)
+{
+    struct live_event e = {db_int(rows, i, EV_THREAD_N), db_int(rows, i, EV_SEQ),
+                           db_str(rows, i, EV_TYPE),     db_str(rows, i, EV_RUN_ID),
+                           db_str(rows, i, EV_STEP_ID),  db_str(rows, i, EV_MESSAGE_ID)};
+    live_event(r, r->params[0], &e, json, len);
+}
+
+void events_publish(struct request *r, const struct db_rows *rows)
+{
+    struct buf b = {0};
+    for (int i = 0; i < db_nrows(rows); i++) {
+        if (db_str(rows, i, EV_FRESH)[0] != 't') continue;
+        b.len = 0;
+        render_event(&b, rows, i);
+        publish_row(r, rows, i, b.data, b.len);
+    }
+    buf_free(&b);
+}
+
 /* The reply listing the appended events; hands the new ones to live streams (once committed). */
 static struct reply appended(struct request *r, struct db_rows *rows)
 {
@@ -205,10 +267,7 @@ static struct reply appended(struct request *r, struct db_rows *rows)
         render_event(&b, rows, i);
         if (db_str(rows, i, EV_FRESH)[0] != 't') continue;
         fresh = true;
-        struct live_event e = {db_int(rows, i, EV_THREAD_N), db_int(rows, i, EV_SEQ),
-                               db_str(rows, i, EV_TYPE),     db_str(rows, i, EV_RUN_ID),
-                               db_str(rows, i, EV_STEP_ID),  db_str(rows, i, EV_MESSAGE_ID)};
-        live_event(r, r->params[0], &e, b.data + start, b.len - start);
+        publish_row(r, rows, i, b.data + start, b.len - start);
     }
     buf_puts(&b, "],\"first_seq\":");
     buf_json_int(&b, db_int(rows, 0, EV_SEQ));
@@ -236,19 +295,32 @@ struct reply events_append(struct request *r)
         return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
     }
     struct event_in *ev = malloc((size_t)n * sizeof *ev);
-    if (!ev) abort();
-    for (int i = 0; i < n; i++)
+    struct rs_change **change = malloc((size_t)n * sizeof *change);
+    if (!ev || !change) abort();
+    bool lifecycle = false;
+    for (int i = 0; i < n; i++) {
         ev[i] = pe[i].ev;
+        change[i] = pe[i].change;
+        lifecycle = lifecycle || change[i];
+    }
     struct db_rows rows;
-    struct append_refusal why;
-    enum db_qs qs = events_db_append(r->who.org_id, scope_user(r), thread,
-                                     expected[0] ? expected : NULL, ev, n, &rows, &why);
+    struct rs_refusal why;
+    const char *exp = expected[0] ? expected : NULL;
+    enum db_qs qs;
+    if (lifecycle) {
+        qs = rs_append(r, exp, ev, change, n, &rows, &why);
+    } else {
+        why.kind = RS_APPEND;
+        qs = events_db_append(r->who.org_id, scope_user(r), thread, exp, ev, n, &rows, &why.append);
+    }
     free(ev);
+    free(change);
+    struct reply rep = qs < 0    ? db_failure(r, qs)
+                       : qs == 0 ? rs_refusal_reply(r, &why)
+                                 : appended(r, &rows);
     batch_free(pe, n);
     json_decref(body);
-    if (qs < 0) return db_failure(r, qs);
-    if (qs == 0) return refused(r, &why);
-    return appended(r, &rows);
+    return rep;
 }
 
 /* A seq bound from the query: absent is the default; false with an error in fe. */

@@ -27,6 +27,11 @@ struct reply threads_list(struct request *r);
 struct reply threads_get(struct request *r);
 struct reply threads_update(struct request *r);
 struct reply threads_delete(struct request *r);
+struct thread_filter;
+/* Reads the filters user_id (403 for another user's, with a user key), metadata, created_after
+ * and created_before into f (*metadata and created[] malloc'd); false with *err set. */
+bool threads_parse_filter(const struct request *r, struct thread_filter *f, char *created[2],
+                          char **metadata, struct reply *err);
 
 /* messages.c */
 struct reply messages_create(struct request *r);
@@ -51,12 +56,34 @@ struct reply events_stream(struct request *r);
 struct buf;
 /* Renders row i of event rows (db/events.h columns) as the event object. */
 void render_event(struct buf *b, const struct db_rows *rows, int i);
+/* Hands the fresh rows of an append (db/events.h columns) to live streams, once committed. */
+void events_publish(struct request *r, const struct db_rows *rows);
+struct append_refusal;
+/* The reply for an append that wrote nothing. */
+struct reply events_refused(const struct request *r, const struct append_refusal *why);
 struct sse_filter;
 struct event_filter;
 /* Reads type (repeatable, "x.*" for a prefix), run_id, step_id and message_id into sf (for
  * matching in memory) and f (for the SQL, with *types and *prefixes malloc'd). */
 bool parse_event_filter(const struct request *r, struct sse_filter *sf, struct event_filter *f,
                         char **types, char **prefixes, struct field_errors *fe);
+
+/* runs.c */
+struct reply runs_create(struct request *r);
+struct reply runs_list(struct request *r);
+struct reply runs_list_org(struct request *r);
+struct reply runs_get(struct request *r);
+struct reply runs_update(struct request *r);
+struct reply runs_graph(struct request *r);
+struct reply runs_summary(struct request *r);
+
+/* steps.c */
+/* Renders row i of step rows (db/steps.h columns) as the step object. */
+void render_step(struct buf *b, const struct db_rows *rows, int i);
+struct reply steps_create(struct request *r);
+struct reply steps_list(struct request *r);
+struct reply steps_get(struct request *r);
+struct reply steps_update(struct request *r);
 
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */
@@ -65,6 +92,12 @@ struct reply db_failure(const struct request *r, enum db_qs qs);
 const char *scope_user(const struct request *r);
 /* A time column (microseconds) as an RFC 3339 string, or null for SQL NULL. */
 void render_time_or_null(struct buf *b, const struct db_rows *rows, int row, int col);
+/* If-Match (RFC 9110): true when h is NULL, "*", or one of its tags names `version`. */
+bool if_match_matches(const char *h, long long version);
+/* The values of a repeatable query parameter, each one of choices, as a text[] literal in
+ * *literal (malloc'd; NULL when the parameter is absent). False with an error in fe. */
+bool query_choices(const struct request *r, const char *name, const char *const *choices,
+                   char **literal, struct field_errors *fe);
 /* Parses the list query parameters; false with *err set. */
 bool parse_page(const struct request *r, bool default_asc, struct page *p, struct reply *err);
 

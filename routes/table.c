@@ -27,5 +27,16 @@ const struct route convstore_routes[] = {
     {"GET", "/v1/threads/{}/events", events_list, false},
     {"GET", "/v1/threads/{}/events/stream", events_stream, false},
     {"GET", "/v1/threads/{}/events/{}", events_get, false},
+    {"GET", "/v1/runs", runs_list_org, false},
+    {"POST", "/v1/threads/{}/runs", runs_create, false},
+    {"GET", "/v1/threads/{}/runs", runs_list, false},
+    {"GET", "/v1/threads/{}/runs/{}", runs_get, false},
+    {"PATCH", "/v1/threads/{}/runs/{}", runs_update, false},
+    {"GET", "/v1/threads/{}/runs/{}/graph", runs_graph, false},
+    {"GET", "/v1/threads/{}/runs/{}/summary", runs_summary, false},
+    {"POST", "/v1/threads/{}/runs/{}/steps", steps_create, false},
+    {"GET", "/v1/threads/{}/runs/{}/steps", steps_list, false},
+    {"GET", "/v1/threads/{}/runs/{}/steps/{}", steps_get, false},
+    {"PATCH", "/v1/threads/{}/runs/{}/steps/{}", steps_update, false},
 };
 const size_t convstore_routes_count = sizeof convstore_routes / sizeof convstore_routes[0];

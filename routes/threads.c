@@ -168,42 +168,6 @@ struct reply threads_delete(struct request *r)
     return reply_json(200, &b);
 }
 
-/* The version an entity tag names ("3", W/"3" or 3), or -1 when it names none. */
-static long long etag_version(const char *tag, size_t n)
-{
-    while (n > 0 && *tag == ' ')
-        tag++, n--;
-    while (n > 0 && tag[n - 1] == ' ')
-        n--;
-    if (n >= 2 && !strncmp(tag, "W/", 2)) tag += 2, n -= 2;
-    if (n >= 2 && tag[0] == '"' && tag[n - 1] == '"') tag++, n -= 2;
-    long long v = 0;
-    if (n == 0 || n > 18) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (tag[i] < '0' || tag[i] > '9') return -1;
-        v = v * 10 + (tag[i] - '0');
-    }
-    return v;
-}
-
-/* If-Match (RFC 9110): true when absent, "*", or when one of its tags names `version`. */
-static bool if_match_ok(const struct request *r, long long version)
-{
-    const char *h = req_header(r, "If-Match");
-    if (!h) return true;
-    while (*h) {
-        size_t n = strcspn(h, ",");
-        if (etag_version(h, n) == version) return true;
-        size_t i = 0;
-        while (i < n && h[i] == ' ')
-            i++;
-        if (n - i >= 1 && h[i] == '*') return true;
-        h += n;
-        if (*h == ',') h++;
-    }
-    return false;
-}
-
 enum { U_TITLE, U_METADATA, U_USER_ID };
 static const struct jfield update_spec[] = {
     [U_TITLE] = {"title", JK_TEXT, .nullable = true, .max = MAX_TITLE_CHARS, .allow_empty = true},
@@ -229,7 +193,7 @@ static bool check_if_match(struct request *r, const char *id, char pinned[24], c
     }
     long long version = db_int(&rows, 0, TH_VERSION);
     db_rows_free(&rows);
-    if (!if_match_ok(r, version)) {
+    if (!if_match_matches(h, version)) {
         *err = problem(r, PROB_PRECONDITION_FAILED, "the thread is at version %lld", version);
         return false;
     }
@@ -271,9 +235,8 @@ struct reply threads_update(struct request *r)
                    : not_found(r, id);
 }
 
-/* Reads the list filters; false with *err set. */
-static bool parse_filter(const struct request *r, struct thread_filter *f, char *created[2],
-                         char **metadata, struct reply *err)
+bool threads_parse_filter(const struct request *r, struct thread_filter *f, char *created[2],
+                          char **metadata, struct reply *err)
 {
     struct field_errors fe = {0};
     const char *user = req_query(r, "user_id");
@@ -328,7 +291,7 @@ struct reply threads_list(struct request *r)
     if (!parse_page(r, false, &p, &rep)) return rep;
     struct thread_filter f = {0};
     char *created[2] = {NULL, NULL}, *metadata = NULL;
-    if (!parse_filter(r, &f, created, &metadata, &rep)) goto out;
+    if (!threads_parse_filter(r, &f, created, &metadata, &rep)) goto out;
     char bound[24];
     snprintf(bound, sizeof bound, "%s", page_open_bound(&p));
     if (p.cursor) {

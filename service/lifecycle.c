@@ -6,12 +6,12 @@
 static const char *const run_names[RUN__COUNT] = {
     "queued", "running", "requires_action", "completed", "failed", "cancelled", "interrupted"};
 static const char *const run_events[RUN__COUNT] = {
-    "run.queued", "run.running",   "run.requires_action", "run.completed",
+    NULL,         "run.running",   "run.requires_action", "run.completed",
     "run.failed", "run.cancelled", "run.interrupted"};
 static const char *const step_names[STEP__COUNT] = {"pending", "running", "completed", "failed",
                                                     "cancelled"};
-static const char *const step_events[STEP__COUNT] = {
-    "step.pending", "step.running", "step.completed", "step.failed", "step.cancelled"};
+static const char *const step_events[STEP__COUNT] = {NULL, "step.running", "step.completed",
+                                                     "step.failed", "step.cancelled"};
 
 bool run_status_terminal(enum run_status s)
 {
@@ -86,4 +86,29 @@ const char *run_status_event(enum run_status s)
 const char *step_status_event(enum step_status s)
 {
     return s < STEP__COUNT ? step_events[s] : NULL;
+}
+
+bool lifecycle_event_parse(const char *type, struct lifecycle_event *out)
+{
+    bool step = !strncmp(type, "step.", 5);
+    if (!step && strncmp(type, "run.", 4)) return false;
+    const char *rest = type + (step ? 5 : 4);
+    *out = (struct lifecycle_event){.step = step};
+    if (!strcmp(rest, "created")) return out->op = LC_CREATED, true;
+    if (!strcmp(rest, "updated")) return out->op = LC_UPDATED, true;
+    int i;
+    bool found =
+        step ? parse(rest, step_names, STEP__COUNT, &i) : parse(rest, run_names, RUN__COUNT, &i);
+    if (!found || i == 0) return false; /* queued and pending are no change of status */
+    out->op = LC_STATUS;
+    out->status = i;
+    return true;
+}
+
+const char *lifecycle_event_type(const struct lifecycle_event *e)
+{
+    if (e->op == LC_CREATED) return e->step ? "step.created" : "run.created";
+    if (e->op == LC_UPDATED) return e->step ? "step.updated" : "run.updated";
+    return e->step ? step_status_event((enum step_status)e->status)
+                   : run_status_event((enum run_status)e->status);
 }

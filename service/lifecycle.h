@@ -45,8 +45,23 @@ const char *step_status_name(enum step_status s);
 bool run_status_parse(const char *name, enum run_status *out);
 bool step_status_parse(const char *name, enum step_status *out);
 
-/* The event a change into s is recorded as: "run.running", "step.completed", ... */
+/* The event a change into s is recorded as: "run.running", "step.completed", ...; NULL for the
+ * initial states (queued, pending), which nothing moves into. */
 const char *run_status_event(enum run_status s);
 const char *step_status_event(enum step_status s);
+
+/* What a lifecycle event type stands for: the creation of a run or step, a change of its status
+ * into `status`, or a change of its other fields. */
+enum lifecycle_op { LC_CREATED, LC_STATUS, LC_UPDATED };
+struct lifecycle_event {
+    bool step;
+    enum lifecycle_op op;
+    int status; /* LC_STATUS: an enum run_status or enum step_status */
+};
+/* Reads "run.created", "run.completed", "step.updated", ...; false for any other type (an
+ * ordinary event, even when it starts with "run."). */
+bool lifecycle_event_parse(const char *type, struct lifecycle_event *out);
+/* The type of a lifecycle event (the inverse of lifecycle_event_parse). */
+const char *lifecycle_event_type(const struct lifecycle_event *e);
 
 #endif

@@ -11,6 +11,8 @@
 #include "db/events.h"
 #include "db/idempotency.h"
 #include "db/keys.h"
+#include "db/runs.h"
+#include "db/steps.h"
 #include "log.h"
 #include "migrate.h"
 #include "pool.h"
@@ -114,7 +116,8 @@ static int cmd_org_create(const char *name)
 static int cmd_sql(const char *name)
 {
     const struct db_stmt *const *files[] = {keys_db_stmts, threads_db_stmts, messages_db_stmts,
-                                            idem_db_stmts, events_db_stmts};
+                                            idem_db_stmts, events_db_stmts,  runs_db_stmts,
+                                            steps_db_stmts};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
         for (const struct db_stmt *const *st = files[f]; *st; st++) {
             if (!name)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs README.md's quickstart block verbatim against a server of its own; fails unless the block creates
-# a thread, reads it back, appends two events and streams them, twice in a row (it is idempotent).
+# a thread, reads it back, appends two events, records a run with two steps, reads its graph and
+# summary, and streams the log, twice in a row (it is idempotent).
 #
 # Needs CONVSTORE_TEST_DATABASE_URL (scripts/test.sh sets it). CONVSTORE_BIN is the binary to test
 # (default: build/convstore, built first).
@@ -76,9 +77,18 @@ for run in 1 2; do
     n=$(grep -o '"object": *"thread"' "$tmp/out" | wc -l)
     [ "$n" -ge 2 ] || fail "expected two thread objects (created, read back) in the output, got $n"
     grep -q '"id": *"quickstart"' "$tmp/out" || fail 'no thread with id "quickstart" in the output'
-    grep -qx 'id: 2' "$tmp/out" || fail 'the event stream did not deliver event 2'
-    grep -qx 'event: run.finished' "$tmp/out" || fail 'no run.finished frame in the event stream'
-    [ "$(grep -c '^data: ' "$tmp/out")" = 2 ] || fail 'the event stream repeated or lost an event'
+    grep -qx 'event: chat.output' "$tmp/out" || fail 'no chat.output frame in the event stream'
+    # The log holds the two events and the run's six (created, two steps created and completed,
+    # completed), each once, in seq order 1..8, whichever run of the block this is.
+    [ "$(grep '^id: ' "$tmp/out" | tr '\n' ' ')" = "id: 1 id: 2 id: 3 id: 4 id: 5 id: 6 id: 7 id: 8 " ] ||
+        fail "the event stream did not deliver seqs 1-8 once each: $(grep '^id: ' "$tmp/out" | tr '\n' ' ')"
+    [ "$(grep -c '^event: \(run\|step\)\.' "$tmp/out")" = 6 ] || fail 'the run did not record six run/step events'
+    grep -q '"object": *"run.graph"' "$tmp/out" || fail 'no run graph in the output'
+    grep -q '"from": *"qs-plan", *"to": *"qs-search", *"kind": *"depends_on"' "$tmp/out" ||
+        fail 'the graph lacks the depends_on edge qs-plan -> qs-search'
+    grep -q '"critical_path": *\["qs-plan", *"qs-search"\]' "$tmp/out" ||
+        fail 'the summary has not qs-plan, qs-search as its critical path'
+    grep -q '"status": *"completed", *"duration_ms"' "$tmp/out" || fail 'the summary shows no completed run'
 done
 
 kill -TERM "$server_pid"

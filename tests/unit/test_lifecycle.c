@@ -75,12 +75,36 @@ static void test_names_and_events(void **state)
     assert_false(step_status_terminal(STEP_RUNNING));
 }
 
+/* Every lifecycle type reads back to itself; the initial states and other types are not ones. */
+static void test_lifecycle_events(void **state)
+{
+    static const char *const types[] = {
+        "run.created",    "run.running",     "run.requires_action", "run.completed", "run.failed",
+        "run.cancelled",  "run.interrupted", "run.updated",         "step.created",  "step.running",
+        "step.completed", "step.failed",     "step.cancelled",      "step.updated"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        struct lifecycle_event e;
+        assert_true(lifecycle_event_parse(types[i], &e));
+        assert_string_equal(lifecycle_event_type(&e), types[i]);
+    }
+    static const char *const others[] = {
+        "run.queued",   "step.pending",         "run.progress",    "run.",
+        "runs.created", "step.requires_action", "message.created", "run.created.x"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        struct lifecycle_event e;
+        if (lifecycle_event_parse(others[i], &e)) fail_msg("%s parsed", others[i]);
+    }
+    assert_null(run_status_event(RUN_QUEUED));
+    assert_null(step_status_event(STEP_PENDING));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_table),
         cmocka_unit_test(test_step_table),
         cmocka_unit_test(test_names_and_events),
+        cmocka_unit_test(test_lifecycle_events),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
