@@ -62,6 +62,17 @@ static struct db_stmt st_refusal = {
     "), $4::int8 FROM threads th WHERE " VISIBLE("th"),
     0};
 
+/* One event with a fresh id into a thread this transaction has locked (a run's or a step's). */
+static struct db_stmt st_append_one = {
+    "event_append_one",
+    "WITH t AS (UPDATE threads SET last_event_seq = last_event_seq + 1 WHERE org_id = $1"
+    "   AND id = $2 RETURNING last_event_seq, n),"
+    " ins AS (INSERT INTO events (org_id, thread_id, seq, id, type, run_id, step_id, message_id,"
+    "   data, occurred_at) SELECT $1, $2, t.last_event_seq, $3, $4, $5, $6, $7, $8,"
+    "   $9::timestamptz FROM t RETURNING *)"
+    " SELECT " COLS("ins") ", true, t.last_event_seq, t.n FROM ins, t",
+    0};
+
 static struct db_stmt st_create_thread = {
     "event_create_thread",
     "INSERT INTO threads (org_id, id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
@@ -100,9 +111,8 @@ static struct db_stmt st_get = {
     0};
 
 const struct db_stmt *const events_db_stmts[] = {
-    &st_append,      &st_refusal,     &st_create_thread,
-    &st_lists[0][0], &st_lists[0][1], &st_lists[1][0],
-    &st_lists[1][1], &st_get,         NULL};
+    &st_append,      &st_append_one,  &st_refusal,     &st_create_thread, &st_lists[0][0],
+    &st_lists[0][1], &st_lists[1][0], &st_lists[1][1], &st_get,           NULL};
 
 /* The seven text[] literals of the batch. */
 static void build_arrays(const struct event_in *ev, int n, struct buf arr[7])
@@ -232,4 +242,12 @@ enum db_qs events_db_get(const char *org, const char *user, const char *thread, 
 {
     const char *params[] = {org, thread, user, id};
     return db_run(&st_get, 4, params, rows);
+}
+
+enum db_qs events_db_append_one(const char *org, const char *thread, const struct event_in *ev,
+                                struct db_rows *rows)
+{
+    const char *params[] = {org,         thread,         ev->id,   ev->type,       ev->run_id,
+                            ev->step_id, ev->message_id, ev->data, ev->occurred_at};
+    return db_run(&st_append_one, 9, params, rows);
 }

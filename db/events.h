@@ -54,6 +54,11 @@ enum db_qs events_db_append(const char *org, const char *user, const char *threa
                             const char *expected_seq, const struct event_in *ev, int n,
                             struct db_rows *rows, struct append_refusal *why);
 
+/* Appends ev, whose id is new (a UUID), to a thread whose row this transaction has locked:
+ * no refusal, no retry. One row, as events_db_append's. */
+enum db_qs events_db_append_one(const char *org, const char *thread, const struct event_in *ev,
+                                struct db_rows *rows);
+
 struct event_filter {
     const char *types;    /* text[] literal of exact types, or NULL for no type filter */
     const char *prefixes; /* text[] literal of LIKE patterns (with types; may be "{}") */

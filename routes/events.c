@@ -303,8 +303,8 @@ struct reply events_append(struct request *r)
         change[i] = pe[i].change;
         lifecycle = lifecycle || change[i];
     }
-    struct db_rows rows;
-    struct rs_refusal why;
+    struct db_rows rows = {NULL};
+    struct rs_refusal why = {0};
     const char *exp = expected[0] ? expected : NULL;
     enum db_qs qs;
     if (lifecycle) {

@@ -450,12 +450,9 @@ static enum db_qs commit_body(struct db_conn *conn, void *arg)
     char *data = event_data(tx->c, changed, tx->rows);
     struct event_in ev = {
         id, lifecycle_event_type(&e), tx->c->run_id, tx->c->step_id, NULL, data, tx->c->at};
-    enum db_qs aq =
-        events_db_append(org, user, thread, NULL, &ev, 1, &tx->events, &tx->why->append);
+    enum db_qs aq = events_db_append_one(org, thread, &ev, &tx->events);
     free(data);
-    if (aq > 0) return qs;
-    if (aq == 0) refuse(tx->why, RS_APPEND, "the event was refused");
-    return aq;
+    return aq > 0 ? qs : aq < 0 ? aq : DB_HARD_ERROR; /* the thread is locked: it exists */
 }
 
 enum db_qs rs_commit(struct request *r, struct rs_change *c, struct db_rows *rows,

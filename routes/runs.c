@@ -76,8 +76,8 @@ static struct reply commit(struct request *r, struct rs_change *c, unsigned ok_s
         json_decref(body);
         return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
     }
-    struct db_rows rows;
-    struct rs_refusal why;
+    struct db_rows rows = {NULL};
+    struct rs_refusal why = {0};
     enum db_qs qs = rs_commit(r, c, &rows, &why);
     rs_change_free(c);
     json_decref(body);
