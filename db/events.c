@@ -62,14 +62,16 @@ static struct db_stmt st_refusal = {
     "), $4::int8 FROM threads th WHERE " VISIBLE("th"),
     0};
 
-/* One event with a fresh id into a thread this transaction has locked (a run's or a step's). */
+/* One event with a fresh id into a thread this transaction has locked (a run's or a step's),
+ * dated when it happened: the transaction's time, which is also the start or end it records, so
+ * the event replayed elsewhere makes the same times. */
 static struct db_stmt st_append_one = {
     "event_append_one",
     "WITH t AS (UPDATE threads SET last_event_seq = last_event_seq + 1 WHERE org_id = $1"
     "   AND id = $2 RETURNING last_event_seq, n),"
     " ins AS (INSERT INTO events (org_id, thread_id, seq, id, type, run_id, step_id, message_id,"
     "   data, occurred_at) SELECT $1, $2, t.last_event_seq, $3, $4, $5, $6, $7, $8,"
-    "   $9::timestamptz FROM t RETURNING *)"
+    "   COALESCE($9::timestamptz, now()) FROM t RETURNING *)"
     " SELECT " COLS("ins") ", true, t.last_event_seq, t.n FROM ins, t",
     0};
 

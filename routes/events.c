@@ -76,6 +76,8 @@ static void lifecycle_parse(json_t *obj, const struct jval *v, const char *data,
     if (!v[E_RUN_ID].str) field_error(own, "run_id", "is required for %s", v[E_TYPE].str);
     if (what.step && !v[E_STEP_ID].str)
         field_error(own, "step_id", "is required for %s", v[E_TYPE].str);
+    if (!what.step && v[E_STEP_ID].str)
+        field_error(own, "step_id", "must be null for %s (it is about the run)", v[E_TYPE].str);
     json_t *d = json_object_get(obj, "data");
     if (d && !json_is_null(d) && !json_is_object(d))
         field_error(own, "data", "must be an object (or null) for %s", v[E_TYPE].str);
