@@ -85,6 +85,14 @@ struct reply steps_list(struct request *r);
 struct reply steps_get(struct request *r);
 struct reply steps_update(struct request *r);
 
+/* checkpoints.c */
+struct reply checkpoints_put(struct request *r);
+struct reply checkpoints_writes(struct request *r);
+struct reply checkpoints_get(struct request *r);
+struct reply checkpoints_list(struct request *r);
+struct reply checkpoints_delete(struct request *r);
+struct reply checkpoints_prune(struct request *r);
+
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */
 struct reply db_failure(const struct request *r, enum db_qs qs);

@@ -2,7 +2,7 @@
 # Installs the Debian packages convstore needs to build, run and test; a quick no-op when all are there.
 #
 #   scripts/deps.sh          the Debian packages (make deps; run before every make run/test/bench)
-#   scripts/deps.sh --test   also the API tests' npm packages (npm ci in tests/api when needed)
+#   scripts/deps.sh --test   also the npm packages of the API tests and of clients/* (npm ci when needed)
 #   scripts/deps.sh --bench  also what make bench runs: wrk, and pgbouncer as the relay it compares with
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,16 +53,19 @@ if [ "$node_major" -lt 20 ]; then
     echo "deps.sh: warning: the API tests need Node.js >= 20 (node --test-concurrency); found $(node --version 2>/dev/null || echo none)" >&2
 fi
 
-if [ "${1:-}" = --test ] && [ -f tests/api/package.json ]; then
-    if [ -f tests/api/package-lock.json ]; then
-        # npm ci leaves node_modules/.package-lock.json behind; older than the lock file means stale.
-        if [ ! -f tests/api/node_modules/.package-lock.json ] ||
-            [ tests/api/package-lock.json -nt tests/api/node_modules/.package-lock.json ]; then
-            echo "deps.sh: npm ci in tests/api" >&2
-            (cd tests/api && npm ci --no-audit --no-fund --loglevel=error)
-        fi
-    elif [ ! -d tests/api/node_modules ] || [ tests/api/package.json -nt tests/api/node_modules ]; then
-        echo "deps.sh: warning: tests/api has no package-lock.json; running npm install (commit the lock file)" >&2
-        (cd tests/api && npm install --no-audit --no-fund --loglevel=error)
+# npm_ci DIR: the npm packages of DIR's lock file, when node_modules is missing or older than it
+# (npm ci leaves node_modules/.package-lock.json behind).
+npm_ci() {
+    if [ ! -f "$1/node_modules/.package-lock.json" ] ||
+        [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+        echo "deps.sh: npm ci in $1" >&2
+        (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
     fi
+}
+
+if [ "${1:-}" = --test ]; then
+    # The API tests' packages, and those of each client package (tested against the service).
+    for dir in tests/api clients/*; do
+        if [ -f "$dir/package-lock.json" ]; then npm_ci "$dir"; fi
+    done
 fi

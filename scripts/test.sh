@@ -183,6 +183,11 @@ if step "build (ASan+UBSan)" 900 make --no-print-directory -j"$jobs" B=build-asa
         skip "unit tests (ASan+UBSan)" "no tests/unit/test_*.c yet"
     fi
     api_suite " (ASan+UBSan)" build-asan/convstore
+    # The LangGraph.js saver against the sanitized service: LangGraph's own validation suite, a real
+    # StateGraph stopped at an interrupt and resumed by another process, time travel, isolation.
+    if [ -f clients/langgraph/package.json ]; then
+        step "LangGraph saver (ASan+UBSan)" 900 sh -c 'cd clients/langgraph && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
+    fi
 fi
 
 # --- every libFuzzer target for a while, from its seed corpus; a crash or leak fails the run

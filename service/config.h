@@ -11,6 +11,8 @@ struct config {
     int pool_size;
     int pool_timeout_ms;
     size_t max_body_bytes;
+    size_t max_checkpoint_bytes;
+    int checkpoint_sweep_ms;
     int max_connections;
     int connection_timeout_s;
     int statement_timeout_ms;

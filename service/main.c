@@ -8,6 +8,7 @@
 #include "hub.h"
 #include "live.h"
 #include "config.h"
+#include "db/checkpoints.h"
 #include "db/events.h"
 #include "db/idempotency.h"
 #include "db/keys.h"
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pool.h"
+#include "retention.h"
 #include "server.h"
 
 static bool need_database(void)
@@ -60,12 +62,14 @@ static int cmd_serve(void)
     signal(SIGPIPE, SIG_IGN);
     auth_cache_start(cfg.auth_cache_ttl_ms);
     live_start(cfg.database_url);
+    retention_start(cfg.checkpoint_sweep_ms);
     if (!server_start()) return 1;
     int sig = 0;
     sigwait(&set, &sig);
     log_msgf(LOG_INFO, "stopping on signal %d", sig);
     hub_shutdown(); /* ends every live stream, so the server's threads can finish */
     server_stop();
+    retention_stop();
     live_stop();
     db_pool_shutdown();
     log_line(LOG_INFO, "stopped", NULL);

@@ -13,7 +13,9 @@ struct route {
     const char *method;
     const char *pattern; /* segments "{}" match one non-empty segment holding no encoded / or NUL */
     handler_fn handler;
-    bool public; /* no API key needed */
+    bool public;     /* no API key needed */
+    bool large_body; /* bodies up to CONVSTORE_MAX_CHECKPOINT_BYTES (else CONVSTORE_MAX_BODY_BYTES)
+                      */
 };
 
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };

@@ -42,6 +42,7 @@ struct request_state {
     int route;    /* index into convstore_routes; -1 until one matches */
     bool replied; /* a response is queued */
     bool discard; /* the body is refused: drop whatever of it arrives */
+    size_t limit; /* the largest body this request's route accepts */
 };
 
 const char *req_query(const struct request *r, const char *name)
@@ -292,7 +293,20 @@ static struct reply framing_problem(struct request_state *st)
 
 static struct reply too_large(struct request_state *st)
 {
-    return problem(&st->req, PROB_PAYLOAD_TOO_LARGE, "the limit is %zu bytes", cfg.max_body_bytes);
+    return problem(&st->req, PROB_PAYLOAD_TOO_LARGE, "the limit is %zu bytes", st->limit);
+}
+
+/* The body limit of the route method and path lead to (the general one when none matches). */
+static size_t body_limit(const char *method, const char *path)
+{
+    const struct route *route;
+    const char *params[MAX_PATH_PARAMS];
+    char *store = NULL, allow[64];
+    bool large = router_match(convstore_routes, convstore_routes_count, method, path, &route,
+                              params, &store, allow, sizeof allow) == ROUTE_FOUND &&
+                 route->large_body;
+    free(store);
+    return large ? cfg.max_checkpoint_bytes : cfg.max_body_bytes;
 }
 
 /* libmicrohttpd's URI log callback: the request starts here, with its target as sent (the
@@ -314,6 +328,7 @@ static void *request_begin(void *cls, const char *uri, struct MHD_Connection *co
 static void request_headers(struct request_state *st, const char *method)
 {
     st->req.method = method;
+    st->limit = body_limit(method, st->raw_path);
     const char *rid = MHD_lookup_connection_value(st->req.conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && request_id_ok(rid))
         snprintf(st->req.request_id, sizeof st->req.request_id, "%s", rid);
@@ -338,19 +353,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-        if (declared <= cfg.max_body_bytes) return MHD_YES;
+        if (declared <= st->limit) return MHD_YES;
         st->discard = true;
         /* A client waiting for 100-continue has sent no body: refuse before it does. So does one
          * declaring a huge body. A body up to DRAIN_BYTES past the limit is read and dropped,
          * then refused: closing a socket with unread input makes the kernel reset the
          * connection, and the client may lose the 413 before reading it. */
         const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
-        if (expect || declared > cfg.max_body_bytes + DRAIN_BYTES)
+        if (expect || declared > st->limit + DRAIN_BYTES)
             return reply_and_free_allow(st, too_large(st));
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!st->discard && st->req.body.len + *upload_data_size > cfg.max_body_bytes) {
+        if (!st->discard && st->req.body.len + *upload_data_size > st->limit) {
             /* A chunked body (no Content-Length) grew past the limit. libmicrohttpd 0.9.75
              * cannot queue a reply in the middle of an upload, and reading the rest only to
              * discard it would let one client stream forever: close the connection now. */

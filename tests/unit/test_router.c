@@ -14,11 +14,11 @@ static struct reply h(struct request *r)
 }
 
 static const struct route table[] = {
-    {"GET", "/v1/threads", h, false},
-    {"POST", "/v1/threads", h, false},
-    {"GET", "/v1/threads/{}", h, false},
-    {"DELETE", "/v1/threads/{}", h, false},
-    {"GET", "/v1/threads/{}/runs/{}", h, false},
+    {"GET", "/v1/threads", h, false, false},
+    {"POST", "/v1/threads", h, false, false},
+    {"GET", "/v1/threads/{}", h, false, false},
+    {"DELETE", "/v1/threads/{}", h, false, false},
+    {"GET", "/v1/threads/{}/runs/{}", h, false, false},
 };
 #define N (sizeof table / sizeof table[0])
 
