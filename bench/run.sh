@@ -6,9 +6,13 @@
 #   BENCH_ROUNDS=3      rounds of each scenario (1..45), in ABBA order; the report takes medians over them
 #   BENCH_PG_FAST=1     PostgreSQL without fsync/synchronous_commit (default: durable commits)
 #   BENCH_PROFILE=1     afterwards, perf-record the system during an extra append run and print the top symbols
+#                       (=append|event|step|graph|summary: that service run)
 #   BENCH_KEEP=1        keep the temp dir (database, logs, generated pgbench scripts) and say where
 #   BENCH_SSE_STREAMS=10000  streams the SSE fan-out holds open (fewer when the fd limit does not allow them)
 #   BENCH_SSE_SECONDS=10     seconds of paced appends (1,000 events/s) while they are open, per opening
+#   BENCH_ONLY=runs     only these groups of scenarios (comma-separated): messages, events, runs, sse
+#                       (default all); only their data is seeded and only their checks run
+#   BENCH_BIN=build/convstore   the binary to time (copied into the temp dir at the start)
 #
 # Prints a table and writes bench/results/latest.json; exits 1 when a run had errors.
 set -euo pipefail
@@ -29,17 +33,29 @@ EV_LIMIT=100      # events per page read; the service fetches EV_LIMIT+1
 SSE_STREAMS=${BENCH_SSE_STREAMS:-10000}   # open streams, round-robin over t1..t$THREADS
 SSE_RATE=1000     # paced appends per second while they are open
 SSE_SECONDS=${BENCH_SSE_SECONDS:-10}
+RUN_STEPS=1000    # steps of run big-run in thread rt (bench/seed_runs.sql: 10 x 3 x 4 x 7 leaves, 4 levels)
+RUN_EVENTS=2002   # its events: run.created, step.created and step.completed for each step, run.completed
+RUN_EDGES=1829    # its graph's edges: 990 child, 839 depends_on
+GRAPH_LIMIT=10001 # the rows the service asks for: graph, at most 10,000 steps (+1 to refuse more);
+SUMMARY_LIMIT=1000000  # summary, at most 1,000,000 (routes/runs.c)
 
-bin=build/convstore
+bin=${BENCH_BIN:-build/convstore}
 bench=bench
 results=bench/results
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
+# BENCH_ONLY: the groups of scenarios to run. want GROUP: whether it is one of them.
+GROUPS_ALL="messages events runs sse"
+ONLY=${BENCH_ONLY:-}
+ONLY=${ONLY//,/ }
+for g in $ONLY; do [[ " $GROUPS_ALL " = *" $g "* ]] || die "BENCH_ONLY: no group $g (the groups: ${GROUPS_ALL// /, })"; done
+want() { [ -z "$ONLY" ] || [[ " $ONLY " = *" $1 "* ]]; }
+
 # ---- tools -------------------------------------------------------------------------------------
 
-[ -x "$bin" ] || die "$bin is missing: run make build (make bench does)"
+[ -x "$bin" ] || die "$bin is missing: run make build (make bench does), or point BENCH_BIN at a binary"
 command -v wrk >/dev/null || die "wrk is not installed: run scripts/deps.sh (make deps)"
 pgbin=$(pg_config --bindir 2>/dev/null || true)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/pgbench" ]; then
@@ -48,10 +64,14 @@ fi
 [ -x "$pgbin/pgbench" ] || die "pgbench is not installed (it comes with the postgresql package: scripts/deps.sh)"
 [ -x "$pgbin/psql" ] || die "psql is not installed (postgresql-client: scripts/deps.sh)"
 pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
-[ -x "$pgbouncer" ] || die "pgbouncer is not installed: run scripts/deps.sh --bench (make bench does)"
+if want messages; then # the relay runs of the message scenarios
+    [ -x "$pgbouncer" ] || die "pgbouncer is not installed: run scripts/deps.sh --bench (make bench does)"
+fi
 for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not installed"; done
-command -v node >/dev/null || die "node is not installed (the SSE fan-out client, bench/sse/fanout.mjs, needs Node 18+)"
-[ "$(node -p 'parseInt(process.versions.node)')" -ge 18 ] || die "node is older than 18: $(node --version)"
+if want sse; then
+    command -v node >/dev/null || die "node is not installed (the SSE fan-out client, bench/sse/fanout.mjs, needs Node 18+)"
+    [ "$(node -p 'parseInt(process.versions.node)')" -ge 18 ] || die "node is older than 18: $(node --version)"
+fi
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
 [[ $SSE_STREAMS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SSE_STREAMS must be a whole number, 1 or more"
 [[ $SSE_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SSE_SECONDS must be a whole number of seconds"
@@ -66,7 +86,7 @@ ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit=$(ulimit -Sn)
 sse_wanted=$SSE_STREAMS
 sse_room=$(((fd_limit - 256 - 2 * CONNECTIONS) / 2 - 64))
-if [ "$fd_limit" != unlimited ] && [ "$SSE_STREAMS" -gt "$sse_room" ]; then
+if want sse && [ "$fd_limit" != unlimited ] && [ "$SSE_STREAMS" -gt "$sse_room" ]; then
     SSE_STREAMS=$sse_room
     [ "$SSE_STREAMS" -ge 100 ] || die "the descriptor limit ($fd_limit) leaves no room for SSE streams: raise ulimit -n"
     say "WARNING: the descriptor limit is $fd_limit (ulimit -Hn), and each stream takes 2 in the service:" \
@@ -175,23 +195,33 @@ key_hash='\x'$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
 [ "$(psql -c "SELECT count(*) FROM api_keys WHERE key_hash = '$key_hash'")" = 1 ] ||
     die "the admin key's SHA-256 is not in api_keys: key_lookup would not find it"
 
-say "PostgreSQL $(cat "$tmp/pg/PG_VERSION") on port $pg_port ($pg_mode); seeding $THREADS threads x $PER_THREAD messages" \
-    "+ 1 thread x $BIG + $EV_THREADS threads x $EV_PER_THREAD events"
+seeding="threads t1..t$THREADS and q1..q$THREADS"
+if want messages; then seeding+=" + $PER_THREAD messages in each t + thread big x $BIG messages"; fi
+if want events; then seeding+=" + $EV_THREADS threads x $EV_PER_THREAD events"; fi
+if want runs; then seeding+=" + run big-run of $RUN_STEPS steps + $THREADS threads with a running run"; fi
+[ -z "$ONLY" ] || say "BENCH_ONLY: only the ${ONLY// /, } scenarios"
+say "PostgreSQL $(cat "$tmp/pg/PG_VERSION") on port $pg_port ($pg_mode); seeding $seeding"
+bool() { if want "$1"; then echo true; else echo false; fi; }
 seed_start=$(date +%s.%N)
 psql -v org="$org" -v threads=$THREADS -v per_thread=$PER_THREAD -v big=$BIG -v ev_threads=$EV_THREADS \
-    -v ev_per_thread=$EV_PER_THREAD -f $bench/seed.sql >/dev/null
+    -v ev_per_thread=$EV_PER_THREAD -v seed_messages="$(bool messages)" -v seed_events="$(bool events)" \
+    -v seed_runs="$(bool runs)" -f $bench/seed.sql >/dev/null
 seed_s=$(python3 -c "import sys; print(round($(date +%s.%N) - $seed_start, 1))")
 say "seeded in ${seed_s}s"
 
 # The deep page: in desc order, the page after the message at seq LIMIT+2 holds seqs LIMIT+1..2, a
 # full page ~1,000,000 items from the top with has_more true, like the first page.
-deep_cursor=$(psql -c "SELECT id FROM messages WHERE org_id = '$org' AND thread_id = 'big' AND seq = $((LIMIT + 2))")
-[ -n "$deep_cursor" ] || die "no message at seq $((LIMIT + 2)) of thread big"
+deep_cursor=none
+if want messages; then
+    deep_cursor=$(psql -c "SELECT id FROM messages WHERE org_id = '$org' AND thread_id = 'big' AND seq = $((LIMIT + 2))")
+    [ -n "$deep_cursor" ] || die "no message at seq $((LIMIT + 2)) of thread big"
+fi
 
 # ---- pgbench scripts, generated from the binary's own statements ------------------------------------
 
 mkdir -p "$tmp/sql" "$tmp/pgbench" "$tmp/runs" "$tmp/pglog"
-for s in msg_append key_lookup msg_list_desc event_append event_list_asc; do
+for s in msg_append key_lookup msg_list_desc event_append event_list_asc run_get step_all step_all_light \
+    run_event_counts run_lock_thread step_insert event_append_one; do
     "$bin" sql $s >"$tmp/sql/$s.sql" || die "build/convstore sql $s failed"
 done
 
@@ -276,9 +306,51 @@ done
     sql_for pgbench-sql event_list_asc "${ev_list_map[@]}"
 } >"$tmp/pgbench/event_read.sql"
 
+# Runs. The graph of run big-run in thread rt: run_get, then step_all (the service's two queries);
+# its summary: run_get, step_all_light and run_event_counts. As the service passes them: no user,
+# and the row limits it asks for.
+run_get_map=("1={org}" "2={rt}" "3={bigrun}" "4=NULL")
+graph_sql() { # pgbench-sql|psql-sql
+    sql_for "$1" run_get "${run_get_map[@]}"
+    sql_for "$1" step_all "1={org}" "2={bigrun}" "3={graph_lim}"
+}
+summary_sql() { # pgbench-sql|psql-sql
+    sql_for "$1" run_get "${run_get_map[@]}"
+    sql_for "$1" step_all_light "1={org}" "2={bigrun}" "3={summary_lim}"
+    sql_for "$1" run_event_counts "1={org}" "2={rt}" "3={bigrun}"
+}
+graph_sql pgbench-sql >"$tmp/pgbench/graph.sql"
+summary_sql pgbench-sql >"$tmp/pgbench/summary.sql"
+# A step appended to run r<tn> of thread rt<tn>, as the service's transaction (routes/runlog.c,
+# commit_body): lock the thread, insert the step (a UUIDv7 id like the messages' above; no parent,
+# depends_on '{}', kind tool, name x, running, no input or metadata), append its step.created event
+# with the step's id, which \gset takes from the insert's row as the service reads it. The event's
+# data is a constant of the size the service's has ({"kind":"tool",...,"path":"12",...}): the path
+# the service writes into it grows, 1, 2, ... per run, which SQL would have to build.
+step_lock_map=("1={org}" "2=('rt' || {tn})" "3=NULL")
+step_insert_map=("1={org}" "2=('rt' || {tn})" "3=('r' || {tn})" "4=$uuid7" "5=NULL" "6={no_deps}"
+    "7={step_kind}" "8={step_name}" "9={step_status}" "10=NULL" "11=NULL" "12=NULL")
+step_event_map=("1={org}" "2=('rt' || {tn})" "3=$uuid7" "4={step_event}" "5=('r' || {tn})" "6={s_id}" "7=NULL"
+    "8={step_data}" "9=NULL")
+step_tx() { # pgbench-sql|psql-sql
+    echo "BEGIN;"
+    sql_for "$1" run_lock_thread "${step_lock_map[@]}"
+    sql_for "$1" step_insert "${step_insert_map[@]}" | sed 's/;$/ \\gset s_/'
+    sql_for "$1" event_append_one "${step_event_map[@]}"
+    echo "COMMIT;"
+}
+{
+    echo "$append_sets"
+    step_tx pgbench-sql
+} >"$tmp/pgbench/step_append.sql"
+
 pg_defs=(-D "org=$org" -D "role=user" -D 'content="hello world"' -D status=completed -D n=0
     -D "lim=$((LIMIT + 1))" -D big=big -D "cursor=$deep_cursor" -D "keyhash=$key_hash" -D "ev_lim=$((EV_LIMIT + 1))")
 for def in "${ev_defs[@]}"; do pg_defs+=(-D "$def"); done
+step_data='{"kind":"tool","name":"x","status":"running","path":"12","depth":0,"depends_on":[]}'
+run_defs=(rt=rt bigrun=big-run "graph_lim=$GRAPH_LIMIT" "summary_lim=$SUMMARY_LIMIT" "no_deps={}" step_kind=tool
+    step_name=x step_status=running step_event=step.created "step_data=$step_data")
+for def in "${run_defs[@]}"; do pg_defs+=(-D "$def"); done
 
 # Check each translation once with psql: the rows it returns are the rows the service would get.
 check_sql() { # EXPECTED_ROWS PSQL-ARGS...
@@ -290,30 +362,50 @@ check_sql() { # EXPECTED_ROWS PSQL-ARGS...
 psql_vars=(-v "org=$org" -v role=user -v 'content="hello world"' -v status=completed
     -v "lim=$((LIMIT + 1))" -v big=big -v "cursor=$deep_cursor" -v "keyhash=$key_hash" -v tn=1
     -v client_id=0 -v n=1 -v "ev_lim=$((EV_LIMIT + 1))" -v after=0)
-for def in "${ev_defs[@]}"; do psql_vars+=(-v "$def"); done
-sql_for psql-sql msg_list_desc "${list_map[@]}" >"$tmp/check.sql"
-check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
-sql_for psql-sql msg_list_desc "${big_map[@]}" >"$tmp/check.sql"
-check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
-sql_for psql-sql key_lookup "${key_map[@]}" >"$tmp/check.sql"
-check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
-sql_for psql-sql msg_append "${append_map[@]}" >"$tmp/check.sql"
-check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
-# A page of events from the end of a thread's log: limit+1 rows, the last one at its last seq.
-sql_for psql-sql event_list_asc "${ev_list_map[@]}" >"$tmp/check.sql"
-[ "$(psql "${psql_vars[@]}" -v after=$((EV_PER_THREAD - EV_LIMIT - 1)) -F ' ' -f "$tmp/check.sql" |
-    awk '{ n++; last = $3 } END { print n, last }')" = "$((EV_LIMIT + 1)) $EV_PER_THREAD" ] ||
-    die "the generated event_list_asc did not return events $((EV_PER_THREAD - EV_LIMIT))..$EV_PER_THREAD of ev1: $(cat "$tmp/check.sql")"
-# The appends go to thread t1 (no events yet): one event at seq 1, then a batch at seqs 2..BATCH+1
-# (another counter n, so other ids). The rows' seq column (the third) must say so.
-ev_append_map 1
-sql_for psql-sql event_append "${ev_map[@]}" >"$tmp/check.sql"
-[ "$(psql "${psql_vars[@]}" -F ' ' -f "$tmp/check.sql" | cut -d' ' -f3 | paste -sd,)" = 1 ] ||
-    die "the generated event_append did not append event 1 to t1: $(cat "$tmp/check.sql")"
-ev_append_map $BATCH
-sql_for psql-sql event_append "${ev_map[@]}" >"$tmp/check.sql"
-[ "$(psql "${psql_vars[@]}" -v n=2 -F ' ' -f "$tmp/check.sql" | cut -d' ' -f3 | paste -sd,)" = "$(seq -s, 2 $((BATCH + 1)))" ] ||
-    die "the generated event_append did not append events 2..$((BATCH + 1)) to t1: $(cat "$tmp/check.sql")"
+for def in "${ev_defs[@]}" "${run_defs[@]}"; do psql_vars+=(-v "$def"); done
+if want messages; then
+    sql_for psql-sql msg_list_desc "${list_map[@]}" >"$tmp/check.sql"
+    check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
+    sql_for psql-sql msg_list_desc "${big_map[@]}" >"$tmp/check.sql"
+    check_sql $((LIMIT + 1)) "${psql_vars[@]}" -f "$tmp/check.sql"
+    sql_for psql-sql key_lookup "${key_map[@]}" >"$tmp/check.sql"
+    check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
+    sql_for psql-sql msg_append "${append_map[@]}" >"$tmp/check.sql"
+    check_sql 1 "${psql_vars[@]}" -f "$tmp/check.sql"
+fi
+if want events; then
+    # A page of events from the end of a thread's log: limit+1 rows, the last one at its last seq.
+    sql_for psql-sql event_list_asc "${ev_list_map[@]}" >"$tmp/check.sql"
+    [ "$(psql "${psql_vars[@]}" -v after=$((EV_PER_THREAD - EV_LIMIT - 1)) -F ' ' -f "$tmp/check.sql" |
+        awk '{ n++; last = $3 } END { print n, last }')" = "$((EV_LIMIT + 1)) $EV_PER_THREAD" ] ||
+        die "the generated event_list_asc did not return events $((EV_PER_THREAD - EV_LIMIT))..$EV_PER_THREAD of ev1: $(cat "$tmp/check.sql")"
+    # The appends go to thread t1 (no events yet): one event at seq 1, then a batch at seqs 2..BATCH+1
+    # (another counter n, so other ids). The rows' seq column (the third) must say so.
+    ev_append_map 1
+    sql_for psql-sql event_append "${ev_map[@]}" >"$tmp/check.sql"
+    [ "$(psql "${psql_vars[@]}" -F ' ' -f "$tmp/check.sql" | cut -d' ' -f3 | paste -sd,)" = 1 ] ||
+        die "the generated event_append did not append event 1 to t1: $(cat "$tmp/check.sql")"
+    ev_append_map $BATCH
+    sql_for psql-sql event_append "${ev_map[@]}" >"$tmp/check.sql"
+    [ "$(psql "${psql_vars[@]}" -v n=2 -F ' ' -f "$tmp/check.sql" | cut -d' ' -f3 | paste -sd,)" = "$(seq -s, 2 $((BATCH + 1)))" ] ||
+        die "the generated event_append did not append events 2..$((BATCH + 1)) to t1: $(cat "$tmp/check.sql")"
+fi
+if want runs; then
+    # The graph's queries: the run, then its 1,000 steps; the summary's: the run, its steps, and its
+    # 4 event types (run.created, run.completed, step.created, step.completed).
+    graph_sql psql-sql >"$tmp/check.sql"
+    check_sql $((1 + RUN_STEPS)) "${psql_vars[@]}" -f "$tmp/check.sql"
+    summary_sql psql-sql >"$tmp/check.sql"
+    check_sql $((1 + RUN_STEPS + 4)) "${psql_vars[@]}" -f "$tmp/check.sql"
+    # A step appended to r2 in rt2: the lock's row and the event's; then the step is r2's first, at
+    # path 1, and its step.created event follows run.created at seq 2.
+    step_tx psql-sql >"$tmp/check.sql"
+    check_sql 2 "${psql_vars[@]}" -v tn=2 -f "$tmp/check.sql"
+    [ "$(psql -F ' ' -c "SELECT s.path, e.seq, e.type, r.step_count FROM steps s JOIN events e ON e.org_id = s.org_id
+        AND e.thread_id = 'rt2' AND e.step_id = s.id JOIN runs r ON r.org_id = s.org_id AND r.id = s.run_id
+        WHERE s.org_id = '$org' AND s.run_id = 'r2'")" = "1 2 step.created 1" ] ||
+        die "the generated step append did not add step 1 of r2 with its event at seq 2: $(cat "$tmp/check.sql")"
+fi
 
 # ---- the service ------------------------------------------------------------------------------
 
@@ -338,27 +430,43 @@ expect() { # WHAT STATUS PYTHON-CONDITION-ON-d RESPONSE
     sed '$d' <<<"$resp" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($cond) else 1)" ||
         die "$what: unexpected response: $resp"
 }
-expect "append" 201 "d['seq'] == $PER_THREAD + 1" \
-    "$(api -H 'Content-Type: application/json' -d '{"role":"user","content":"hello world"}' "$base/v1/threads/t7/messages")"
-expect "newest page" 200 "len(d['data']) == $LIMIT and d['has_more']" \
-    "$(api "$base/v1/threads/t3/messages?limit=$LIMIT")"
-expect "first page" 200 "d['data'][0]['seq'] == $BIG and len(d['data']) == $LIMIT and d['has_more']" \
-    "$(api "$base/v1/threads/big/messages?limit=$LIMIT")"
-expect "deep page" 200 "d['data'][0]['seq'] == $LIMIT + 1 and d['data'][-1]['seq'] == 2 and d['has_more']" \
-    "$(api "$base/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor")"
+if want messages; then
+    expect "append" 201 "d['seq'] == $PER_THREAD + 1" \
+        "$(api -H 'Content-Type: application/json' -d '{"role":"user","content":"hello world"}' "$base/v1/threads/t7/messages")"
+    expect "newest page" 200 "len(d['data']) == $LIMIT and d['has_more']" \
+        "$(api "$base/v1/threads/t3/messages?limit=$LIMIT")"
+    expect "first page" 200 "d['data'][0]['seq'] == $BIG and len(d['data']) == $LIMIT and d['has_more']" \
+        "$(api "$base/v1/threads/big/messages?limit=$LIMIT")"
+    expect "deep page" 200 "d['data'][0]['seq'] == $LIMIT + 1 and d['data'][-1]['seq'] == 2 and d['has_more']" \
+        "$(api "$base/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor")"
+fi
 ev_body() { # N: the body the wrk script sends, N events
     python3 -c 'import sys; print("{\"events\":[" + ",".join(["{\"type\":\"bench.event\",\"data\":{\"n\":1}}"] * int(sys.argv[1])) + "]}")' "$1"
 }
-expect "event append" 201 "d['first_seq'] == 1 and d['last_seq'] == 1 and d['data'][0]['data'] == {'n': 1}" \
-    "$(api -H 'Content-Type: application/json' -d "$(ev_body 1)" "$base/v1/threads/t7/events")"
-expect "event batch append" 201 "d['first_seq'] == 1 and d['last_seq'] == $BATCH and len(d['data']) == $BATCH" \
-    "$(api -H 'Content-Type: application/json' -d "$(ev_body $BATCH)" "$base/v1/threads/t8/events")"
-# A stream from seq 0 of t7 sends its event (curl stops it after a second).
-stream_head=$(curl -s -N --max-time 1 -H "Authorization: Bearer $key" "$base/v1/threads/t7/events/stream" || true)
-grep -q '^event: bench.event$' <<<"$stream_head" && grep -q '^id: 1$' <<<"$stream_head" ||
-    die "the event stream of t7 did not send event 1: $stream_head"
-expect "event page" 200 "len(d['data']) == $EV_LIMIT and d['data'][0]['seq'] == 501 and d['data'][-1]['seq'] == 500 + $EV_LIMIT and d['has_more'] and d['last_seq'] == $EV_PER_THREAD" \
-    "$(api "$base/v1/threads/ev3/events?after_seq=500&limit=$EV_LIMIT")"
+if want events || want sse; then
+    expect "event append" 201 "d['first_seq'] == 1 and d['last_seq'] == 1 and d['data'][0]['data'] == {'n': 1}" \
+        "$(api -H 'Content-Type: application/json' -d "$(ev_body 1)" "$base/v1/threads/t7/events")"
+    # A stream from seq 0 of t7 sends its event (curl stops it after a second).
+    stream_head=$(curl -s -N --max-time 1 -H "Authorization: Bearer $key" "$base/v1/threads/t7/events/stream" || true)
+    grep -q '^event: bench.event$' <<<"$stream_head" && grep -q '^id: 1$' <<<"$stream_head" ||
+        die "the event stream of t7 did not send event 1: $stream_head"
+fi
+if want events; then
+    expect "event batch append" 201 "d['first_seq'] == 1 and d['last_seq'] == $BATCH and len(d['data']) == $BATCH" \
+        "$(api -H 'Content-Type: application/json' -d "$(ev_body $BATCH)" "$base/v1/threads/t8/events")"
+    expect "event page" 200 "len(d['data']) == $EV_LIMIT and d['data'][0]['seq'] == 501 and d['data'][-1]['seq'] == 500 + $EV_LIMIT and d['has_more'] and d['last_seq'] == $EV_PER_THREAD" \
+        "$(api "$base/v1/threads/ev3/events?after_seq=500&limit=$EV_LIMIT")"
+fi
+if want runs; then
+    # The whole graph (every step, child and depends_on edges), the summary (counts, a timeline of
+    # every step, a critical path through the tree), and a step appended to r9 in rt9: its first.
+    expect "run graph" 200 "len(d['nodes']) == $RUN_STEPS and len(d['edges']) == $RUN_EDGES and d['nodes'][0]['path'] == '1'" \
+        "$(api "$base/v1/threads/rt/runs/big-run/graph")"
+    expect "run summary" 200 "d['steps']['total'] == $RUN_STEPS and d['events']['total'] == $RUN_EVENTS and len(d['timeline']) == $RUN_STEPS and len(d['critical_path']) > 10" \
+        "$(api "$base/v1/threads/rt/runs/big-run/summary")"
+    expect "step append" 201 "d['path'] == '1' and d['depth'] == 0 and d['status'] == 'running' and d['run_id'] == 'r9'" \
+        "$(api -H 'Content-Type: application/json' -d '{"kind":"tool","name":"x"}' "$base/v1/threads/rt9/runs/r9/steps")"
+fi
 
 # ---- the relay -------------------------------------------------------------------------------
 
@@ -367,9 +475,10 @@ expect "event page" 200 "len(d['data']) == $EV_LIMIT and d['data'][0]['seq'] == 
 # more socket exchanges per query, another process to schedule on the same cores); the service pays
 # that and does its own work besides. It holds one server connection per client (session pooling),
 # opened with the settings the service's pool sets; after each client, only its prepared statements go.
-relay_port=$(free_port)
-mkdir -p "$tmp/relay"
-cat >"$tmp/relay/pgbouncer.ini" <<EOF
+if want messages; then # only the message scenarios have relay runs
+    relay_port=$(free_port)
+    mkdir -p "$tmp/relay"
+    cat >"$tmp/relay/pgbouncer.ini" <<EOF
 [databases]
 convstore_bench = host=127.0.0.1 port=$pg_port dbname=convstore_bench user=postgres connect_query='SET plan_cache_mode = force_generic_plan; SET jit = off; SET statement_timeout = 5000'
 
@@ -385,17 +494,18 @@ server_reset_query = DEALLOCATE ALL
 logfile = $tmp/relay/pgbouncer.log
 pidfile = $tmp/relay/pgbouncer.pid
 EOF
-as_relay_user=()
-if [ "$(id -u)" = 0 ]; then # pgbouncer will not run as root
-    chown -R postgres: "$tmp/relay"
-    as_relay_user=(runuser -u postgres --)
+    as_relay_user=()
+    if [ "$(id -u)" = 0 ]; then # pgbouncer will not run as root
+        chown -R postgres: "$tmp/relay"
+        as_relay_user=(runuser -u postgres --)
+    fi
+    "${as_relay_user[@]}" "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
+    for _ in $(seq 1 50); do [ -s "$tmp/relay/pgbouncer.pid" ] && break; sleep 0.1; done
+    relay_pid=$(cat "$tmp/relay/pgbouncer.pid" 2>/dev/null) || die "pgbouncer wrote no pid file: $(cat "$tmp/relay/pgbouncer.log")"
+    relay_url=postgresql://postgres@127.0.0.1:$relay_port/convstore_bench
+    [ "$("$pgbin/psql" -X -q -t -A "$relay_url" -c 'SHOW plan_cache_mode')" = force_generic_plan ] ||
+        die "pgbouncer on port $relay_port does not relay with the pool's settings: $(cat "$tmp/relay/pgbouncer.log")"
 fi
-"${as_relay_user[@]}" "$pgbouncer" -q -d "$tmp/relay/pgbouncer.ini" || die "pgbouncer did not start"
-for _ in $(seq 1 50); do [ -s "$tmp/relay/pgbouncer.pid" ] && break; sleep 0.1; done
-relay_pid=$(cat "$tmp/relay/pgbouncer.pid" 2>/dev/null) || die "pgbouncer wrote no pid file: $(cat "$tmp/relay/pgbouncer.log")"
-relay_url=postgresql://postgres@127.0.0.1:$relay_port/convstore_bench
-[ "$("$pgbin/psql" -X -q -t -A "$relay_url" -c 'SHOW plan_cache_mode')" = force_generic_plan ] ||
-    die "pgbouncer on port $relay_port does not relay with the pool's settings: $(cat "$tmp/relay/pgbouncer.log")"
 
 # ---- timed runs ---------------------------------------------------------------------------------
 
@@ -413,6 +523,7 @@ cpu_annotate() { # RUN_JSON BEFORE AFTER [CLIENT_TICKS]
 
 appended() { psql -c "SELECT sum(message_count) FROM threads WHERE org_id = '$org' AND id <> 'big'"; }
 events_appended() { psql -c "SELECT count(*) FROM events WHERE org_id = '$org'"; }
+steps_appended() { psql -c "SELECT sum(step_count) FROM runs WHERE org_id = '$org' AND id <> 'big-run'"; }
 
 # The event scripts' settings (wrk/events_*.lua); BENCH_BATCH is set per run.
 export BENCH_EV_THREADS=$EV_THREADS BENCH_EV_MAX_AFTER=$((EV_PER_THREAD - EV_LIMIT - 1)) BENCH_EV_LIMIT=$EV_LIMIT
@@ -444,7 +555,12 @@ run_pgbench() { # NAME ROUND SCRIPT [relay]
     local target=$url mid='' options="-c plan_cache_mode=force_generic_plan -c jit=off -c statement_timeout=5000"
     if [ "${4:-}" = relay ]; then target=$relay_url mid=$relay_pid options=; fi
     before=$(cpu_snapshot $mid)
-    if ! PGOPTIONS=$options waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
+    # pgbench's malloc: glibc shrinks a thread's heap as soon as its free top passes 128 KiB, so a
+    # client reading 1,000-row results (the run graph and summary) gave its pages back to the
+    # kernel and faulted them in again on every transaction (half its CPU on this kind of VM, and
+    # half the tps). The service's allocator stops that by itself (its large response buffers raise
+    # glibc's thresholds); a 16 MiB trim threshold does it for pgbench. Small results never reach it.
+    if ! GLIBC_TUNABLES=glibc.malloc.trim_threshold=16777216 PGOPTIONS=$options waitfor "$pgbin/pgbench" -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" \
         -l --log-prefix="$tmp/pglog/$name" -f "$tmp/pgbench/$script" "${pg_defs[@]}" \
         "$target" >"$tmp/runs/$name.pgbench.txt" 2>&1; then
         cat "$tmp/runs/$name.pgbench.txt" >&2
@@ -455,10 +571,15 @@ run_pgbench() { # NAME ROUND SCRIPT [relay]
     cpu_annotate "$out" "$before" "$after" "$child_ticks"
 }
 
-# Appends must have written one message (or BATCH events) per success: else the run timed something else.
-check_appended() { # RUN_JSON BEFORE [events PER_REQUEST]
+# Appends must have written one message (or BATCH events, or one step) per success: else the run timed
+# something else.
+check_appended() { # RUN_JSON BEFORE [events PER_REQUEST | steps]
     local what=messages now per=1
-    if [ "${3:-}" = events ]; then what=events per=$4 now=$(events_appended); else now=$(appended); fi
+    case ${3:-} in
+    events) what=events per=$4 now=$(events_appended) ;;
+    steps) what=steps now=$(steps_appended) ;;
+    *) now=$(appended) ;;
+    esac
     python3 - "$1" "$2" "$now" "$what" "$per" <<'PY'
 import json, sys
 path, before, after, what, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
@@ -525,7 +646,7 @@ sse_close() {
 
 # One timed run: NAME (the run kind: a row of the report) in round ROUND.
 timed() { # NAME ROUND
-    local name=$1 r=$2 n0
+    local name=$1 r=$2 n0 e0
     case $name in
     newest_service) run_wrk "$name" "$r" get.lua "/v1/threads/{thread}/messages?limit=$LIMIT" ;;
     newest_pgbench) run_pgbench "$name" "$r" newest.sql ;;
@@ -568,6 +689,23 @@ timed() { # NAME ROUND
         esac
         check_appended "$tmp/runs/$name.r$r.json" "$n0" events "$([[ $name = event_batch_* ]] && echo $BATCH || echo 1)"
         ;;
+    graph_service) run_wrk "$name" "$r" get.lua /v1/threads/rt/runs/big-run/graph ;;
+    graph_pgbench) run_pgbench "$name" "$r" graph.sql ;;
+    summary_service) run_wrk "$name" "$r" get.lua /v1/threads/rt/runs/big-run/summary ;;
+    summary_pgbench) run_pgbench "$name" "$r" summary.sql ;;
+    step_*)
+        # A step and its event per success: both counts must grow by the successes.
+        n0=$(steps_appended)
+        e0=$(events_appended)
+        psql -c CHECKPOINT
+        case $name in
+        step_service) run_wrk "$name" "$r" steps_append.lua ;;
+        step_pgbench) run_pgbench "$name" "$r" step_append.sql ;;
+        *) die "no run $name" ;;
+        esac
+        check_appended "$tmp/runs/$name.r$r.json" "$n0" steps
+        check_appended "$tmp/runs/$name.r$r.json" "$e0" events 1
+        ;;
     *) die "no run $name" ;;
     esac
     show "$tmp/runs/$name.r$r.json" "$name r$r"
@@ -605,34 +743,71 @@ fi
 # to run anyway, a drift the ABBA order balances. Each scenario's warm-ups come before its first round.
 say "timed runs: $ROUNDS rounds of ${DURATION}s runs, $CONNECTIONS connections" \
     "(wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)"
-warm_up get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
-rounds newest_service newest_pgbench newest_relay_pgbench
-warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT"
-warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
-rounds first_service deep_service first_pgbench deep_pgbench
-warm_up events_read.lua
-rounds event_read_service event_read_pgbench
-warm_up append.lua
-rounds append_service append_pgbench append_auth_pgbench append_relay_pgbench
-export BENCH_BATCH=1
-warm_up events_append.lua
-rounds event_one_service event_one_pgbench
-export BENCH_BATCH=$BATCH
-warm_up events_append.lua
-rounds event_batch_service event_batch_pgbench
+if want messages; then
+    warm_up get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
+    rounds newest_service newest_pgbench newest_relay_pgbench
+    warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT"
+    warm_up get.lua "/v1/threads/big/messages?limit=$LIMIT&after=$deep_cursor"
+    rounds first_service deep_service first_pgbench deep_pgbench
+fi
+if want events; then
+    warm_up events_read.lua
+    rounds event_read_service event_read_pgbench
+fi
+if want runs; then
+    warm_up get.lua /v1/threads/rt/runs/big-run/graph
+    rounds graph_service graph_pgbench
+    warm_up get.lua /v1/threads/rt/runs/big-run/summary
+    rounds summary_service summary_pgbench
+fi
+if want messages; then
+    warm_up append.lua
+    rounds append_service append_pgbench append_auth_pgbench append_relay_pgbench
+fi
+if want events; then
+    export BENCH_BATCH=1
+    warm_up events_append.lua
+    rounds event_one_service event_one_pgbench
+    export BENCH_BATCH=$BATCH
+    warm_up events_append.lua
+    rounds event_batch_service event_batch_pgbench
+fi
+if want runs; then
+    warm_up steps_append.lua
+    rounds step_service step_pgbench
+fi
 # Last, the fan-out: event appends with the streams held open (to their threads, and for context to
 # threads q1..q1000 that no stream follows) and without, ABBA like the rest (the streams open and
 # close as the order needs, so 3 rounds open them twice).
-rounds fanout_open_service fanout_elsewhere_service fanout_closed_service
-sse_close
+if want sse; then
+    rounds fanout_open_service fanout_elsewhere_service fanout_closed_service
+    sse_close
+fi
 
 # ---- optional profile ----------------------------------------------------------------------------
 
-if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+# BENCH_PROFILE=1 profiles the first of the selected groups' appends (a message, a step, an event);
+# BENCH_PROFILE=append|event|step|graph|summary names the service run to profile.
+profile=${BENCH_PROFILE:-0}
+if [ "$profile" = 1 ]; then
+    if want messages; then profile=append; elif want runs; then profile=step; else profile=event; fi
+fi
+if [ "$profile" != 0 ]; then
+    case $profile in
+    append) profile_wrk=(append.lua) ;;
+    event) profile_wrk=(events_append.lua) ;;
+    step) profile_wrk=(steps_append.lua) ;;
+    graph) profile_wrk=(get.lua /v1/threads/rt/runs/big-run/graph) ;;
+    summary) profile_wrk=(get.lua /v1/threads/rt/runs/big-run/summary) ;;
+    *) die "BENCH_PROFILE: no run $profile (1, append, event, step, graph or summary)" ;;
+    esac
+    case $profile in append) grp=messages ;; event) grp=events ;; *) grp=runs ;; esac
+    want $grp || die "BENCH_PROFILE=$profile: the $grp scenarios are not selected (BENCH_ONLY)"
     if command -v perf >/dev/null && perf record -o "$tmp/perf.test" -- true >/dev/null 2>&1; then
-        say "profiling an extra ${DURATION}s append run (perf record -a -g)"
+        say "profiling an extra ${DURATION}s $profile run (perf record -a -g)"
+        export BENCH_BATCH=1 BENCH_PATH=${profile_wrk[1]:-}
         waitfor perf record -a -g -F 499 -o "$tmp/perf.data" -- \
-            env BENCH_OUT=/dev/null wrk -t2 -c$CONNECTIONS -d"${DURATION}s" -s $bench/wrk/append.lua "$base" \
+            env BENCH_OUT=/dev/null wrk -t2 -c$CONNECTIONS -d"${DURATION}s" -s "$bench/wrk/${profile_wrk[0]}" "$base" \
             >/dev/null 2>"$tmp/perf.log" || die "perf record failed: $(cat "$tmp/perf.log")"
         perf report -i "$tmp/perf.data" --no-children --sort comm --stdio -g none >"$tmp/perf.comm.txt" 2>/dev/null
         perf report -i "$tmp/perf.data" --no-children --pid "$svc_pid" --percentage relative \
@@ -640,14 +815,14 @@ if [ "${BENCH_PROFILE:-0}" = 1 ]; then
         pg_pids=$(ps --ppid "$(head -n 1 "$tmp/pg/postmaster.pid")" -o pid= | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
         perf report -i "$tmp/perf.data" --no-children --pid "$pg_pids" --percentage relative \
             --sort symbol --stdio -g none >"$tmp/perf.postgres.txt" 2>/dev/null
-        echo "== CPU by process name, all cores, during service appends (perf record -a)"
+        echo "== CPU by process name, all cores, during the service's $profile run (perf record -a)"
         grep -v '^#' "$tmp/perf.comm.txt" | grep . | sed -n 1,8p
         echo "== top symbols of the convstore process (self time, % of its samples)"
         grep -v '^#' "$tmp/perf.service.txt" | grep . | sed -n 1,25p
         echo "== top symbols of our PostgreSQL's processes (self time, % of their samples)"
         grep -v '^#' "$tmp/perf.postgres.txt" | grep . | sed -n 1,15p
     else
-        say "BENCH_PROFILE=1: perf is missing or not permitted here; skipped"
+        say "BENCH_PROFILE=$BENCH_PROFILE: perf is missing or not permitted here; skipped"
     fi
 fi
 
@@ -673,7 +848,9 @@ json.dump({
                "page_limit": $LIMIT, "seed_s": $seed_s, "deep_cursor": "$deep_cursor",
                "event_batch": $BATCH, "event_threads": $EV_THREADS, "events_per_thread": $EV_PER_THREAD,
                "event_page_limit": $EV_LIMIT, "sse_streams": $SSE_STREAMS, "sse_streams_wanted": $sse_wanted,
-               "sse_rate": $SSE_RATE, "sse_seconds": $SSE_SECONDS, "fd_limit": "$fd_limit"},
+               "sse_rate": $SSE_RATE, "sse_seconds": $SSE_SECONDS, "fd_limit": "$fd_limit",
+               "only": "${ONLY:-all}".split(), "run_steps": $RUN_STEPS, "run_events": $RUN_EVENTS,
+               "run_edges": $RUN_EDGES, "runs_for_step_appends": $THREADS},
     "background_others_cpu_pct": $background,
     "service_log_lines_warn_or_above": $svc_warnings,
 }, open(sys.argv[1], "w"))
