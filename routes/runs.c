@@ -2,6 +2,7 @@
  * change recorded in the event log; and a run's whole graph and summary. */
 #include "routes.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,10 @@ static void render_run(struct buf *b, const struct db_rows *rows, int i)
     buf_json_str(b, db_str(rows, i, RC_NAME));
     buf_puts(b, ",\"status\":");
     buf_json_str(b, db_str(rows, i, RC_STATUS));
-    static const char *const json_cols[] = {"input", "output", "error", "usage"};
+    static const char *const json_cols[] = {
+        ",\"input\":", ",\"output\":", ",\"error\":", ",\"usage\":"};
     for (int k = 0; k < 4; k++) {
-        buf_printf(b, ",\"%s\":", json_cols[k]);
+        buf_puts(b, json_cols[k]);
         const char *v = db_str(rows, i, RC_INPUT + k);
         buf_puts(b, v ? v : "null"); /* the client's JSON text */
     }
@@ -268,34 +270,35 @@ static void render_ms(struct buf *b, long long us)
         buf_printf(b, "%lld.%03lld", us / 1000, us % 1000);
 }
 
-/* Sorting step row indices: by id (for lookups), and by start (never started last), then n. */
-static _Thread_local const struct db_rows *sort_rows;
+/* What the summary needs of a step, read from its row once. */
+struct sstep {
+    const char *id;
+    long long start; /* LLONG_MAX: never started */
+    int row;
+};
+
 static int by_id(const void *a, const void *b)
 {
-    return strcmp(db_str(sort_rows, *(const int *)a, SC_ID),
-                  db_str(sort_rows, *(const int *)b, SC_ID));
-}
-static int by_start(const void *a, const void *b)
-{
-    int i = *(const int *)a, j = *(const int *)b;
-    bool ni = db_is_null(sort_rows, i, SC_STARTED_US), nj = db_is_null(sort_rows, j, SC_STARTED_US);
-    if (ni != nj) return ni ? 1 : -1;
-    long long si = ni ? 0 : db_int(sort_rows, i, SC_STARTED_US),
-              sj = nj ? 0 : db_int(sort_rows, j, SC_STARTED_US);
-    if (si != sj) return si < sj ? -1 : 1;
-    return i < j ? -1 : i > j;
+    return strcmp(((const struct sstep *)a)->id, ((const struct sstep *)b)->id);
 }
 
-/* The index of step id among rows sorted in ids, or -1. */
-static int find_step(const struct db_rows *rows, const int *ids, int n, const char *id, size_t len)
+/* Start order (never started last), then creation order. */
+static int by_start(const void *a, const void *b)
+{
+    const struct sstep *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* The row of step id[0..len) among s[0..n) sorted by id, or -1. */
+static int find_step(const struct sstep *s, int n, const char *id, size_t len)
 {
     int lo = 0, hi = n - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
-        const char *s = db_str(rows, ids[mid], SC_ID);
-        int c = strncmp(s, id, len);
-        if (c == 0 && s[len]) c = 1;
-        if (c == 0) return ids[mid];
+        int c = strncmp(s[mid].id, id, len);
+        if (c == 0 && s[mid].id[len]) c = 1;
+        if (c == 0) return s[mid].row;
         if (c < 0)
             lo = mid + 1;
         else
@@ -304,26 +307,23 @@ static int find_step(const struct db_rows *rows, const int *ids, int n, const ch
     return -1;
 }
 
-/* The heaviest chain of step durations along child and depends_on edges (ids into b). */
-static void render_critical_path(struct buf *b, const struct db_rows *steps, const long long *dur)
+/* The heaviest chain of step durations along child and depends_on edges (ids into b); s is
+ * sorted by id. */
+static void render_critical_path(struct buf *b, const struct db_rows *steps, const long long *dur,
+                                 const struct sstep *s)
 {
     int n = db_nrows(steps), m = 0, cap = 0;
-    int *ids = malloc(((size_t)n + 1) * sizeof *ids),
-        *path = malloc(((size_t)n + 1) * sizeof *path);
+    int *path = malloc(((size_t)n + 1) * sizeof *path);
     struct graph_edge *edges = NULL;
-    if (!ids || !path) abort();
-    for (int i = 0; i < n; i++)
-        ids[i] = i;
-    sort_rows = steps;
-    qsort(ids, (size_t)n, sizeof *ids, by_id);
+    if (!path) abort();
     for (int i = 0; i < n; i++) {
         const char *parent = db_str(steps, i, SC_PARENT_STEP_ID),
                    *d = db_str(steps, i, SC_DEPENDS_ON);
         for (bool own = parent != NULL;; own = false) {
-            const char *from = own ? parent : d;
-            size_t len = own ? strlen(parent) : d ? strcspn(d, ",") : 0;
             if (!own && (!d || !*d)) break;
-            int k = find_step(steps, ids, n, from, len);
+            const char *from = own ? parent : d;
+            size_t len = own ? strlen(parent) : strcspn(d, ",");
+            int k = find_step(s, n, from, len);
             if (k >= 0) {
                 if (m == cap) {
                     cap = cap ? cap * 2 : 64;
@@ -342,20 +342,14 @@ static void render_critical_path(struct buf *b, const struct db_rows *steps, con
     }
     free(edges);
     free(path);
-    free(ids);
 }
 
-static void render_timeline(struct buf *b, const struct db_rows *steps, const long long *dur)
+/* Every step in start order (s sorted so). */
+static void render_timeline(struct buf *b, const struct db_rows *steps, const long long *dur,
+                            const struct sstep *s)
 {
-    int n = db_nrows(steps);
-    int *order = malloc(((size_t)n + 1) * sizeof *order);
-    if (!order) abort();
-    for (int i = 0; i < n; i++)
-        order[i] = i;
-    sort_rows = steps;
-    qsort(order, (size_t)n, sizeof *order, by_start);
-    for (int k = 0; k < n; k++) {
-        int i = order[k];
+    for (int k = 0; k < db_nrows(steps); k++) {
+        int i = s[k].row;
         buf_puts(b, k ? ",{\"step_id\":" : "{\"step_id\":");
         buf_json_str(b, db_str(steps, i, SC_ID));
         buf_puts(b, ",\"path\":");
@@ -374,20 +368,24 @@ static void render_timeline(struct buf *b, const struct db_rows *steps, const lo
         render_ms(b, dur[i]);
         buf_putc(b, '}');
     }
-    free(order);
 }
 
 /* {"name": count, ...} over every choice, counting the rows whose column holds it. */
 static void render_counts(struct buf *b, const struct db_rows *steps, int col,
                           const char *const *choices)
 {
-    buf_putc(b, '{');
-    for (int c = 0; choices[c]; c++) {
-        long long count = 0;
-        for (int i = 0; i < db_nrows(steps); i++)
-            count += !strcmp(db_str(steps, i, col), choices[c]);
-        buf_printf(b, "%s\"%s\":%lld", c ? "," : "", choices[c], count);
+    long long count[16] = {0};
+    for (int i = 0; i < db_nrows(steps); i++) {
+        const char *v = db_str(steps, i, col);
+        for (int c = 0; choices[c] && c < 16; c++)
+            if (!strcmp(v, choices[c])) {
+                count[c]++;
+                break;
+            }
     }
+    buf_putc(b, '{');
+    for (int c = 0; choices[c] && c < 16; c++)
+        buf_printf(b, "%s\"%s\":%lld", c ? "," : "", choices[c], count[c]);
     buf_putc(b, '}');
 }
 
@@ -399,9 +397,14 @@ static void render_summary(struct buf *b, const struct db_rows *run, const struc
     long long now = (long long)tv.tv_sec * 1000000 + tv.tv_usec;
     int n = db_nrows(steps);
     long long *dur = malloc(((size_t)n + 1) * sizeof *dur);
-    if (!dur) abort();
-    for (int i = 0; i < n; i++)
+    struct sstep *s = malloc(((size_t)n + 1) * sizeof *s);
+    if (!dur || !s) abort();
+    for (int i = 0; i < n; i++) {
         dur[i] = span_us(steps, i, SC_STARTED_US, SC_ENDED_US, now);
+        bool started = !db_is_null(steps, i, SC_STARTED_US);
+        s[i] = (struct sstep){db_str(steps, i, SC_ID),
+                              started ? db_int(steps, i, SC_STARTED_US) : LLONG_MAX, i};
+    }
     buf_puts(b, "{\"object\":\"run.summary\",\"run_id\":");
     buf_json_str(b, db_str(run, 0, RC_ID));
     buf_puts(b, ",\"status\":");
@@ -422,12 +425,15 @@ static void render_summary(struct buf *b, const struct db_rows *run, const struc
         total += db_int(events, i, 1);
     }
     buf_printf(b, "},\"total\":%lld},\"timeline\":[", total);
-    render_timeline(b, steps, dur);
+    qsort(s, (size_t)n, sizeof *s, by_start);
+    render_timeline(b, steps, dur, s);
     buf_puts(b, "],\"critical_path\":[");
     for (int i = 0; i < n; i++)
         if (dur[i] < 0) dur[i] = 0; /* never started: takes no time */
-    render_critical_path(b, steps, dur);
+    qsort(s, (size_t)n, sizeof *s, by_id);
+    render_critical_path(b, steps, dur, s);
     buf_puts(b, "]}");
+    free(s);
     free(dur);
 }
 

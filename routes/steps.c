@@ -39,9 +39,9 @@ void render_step(struct buf *b, const struct db_rows *rows, int i)
     buf_json_str(b, db_str(rows, i, SC_PATH));
     buf_puts(b, ",\"depth\":");
     buf_puts(b, db_str(rows, i, SC_DEPTH));
-    static const char *const json_cols[] = {"input", "output", "error"};
+    static const char *const json_cols[] = {",\"input\":", ",\"output\":", ",\"error\":"};
     for (int k = 0; k < 3; k++) {
-        buf_printf(b, ",\"%s\":", json_cols[k]);
+        buf_puts(b, json_cols[k]);
         const char *v = db_str(rows, i, SC_INPUT + k);
         buf_puts(b, v ? v : "null"); /* the client's JSON text */
     }
