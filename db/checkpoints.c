@@ -7,13 +7,15 @@
 /* The thread as the caller sees it: whether it is theirs, and whether checkpoint id $5 (and its
  * parent, PARENT, for a put) is above its tombstone: a run still going when its thread's
  * checkpoints were deleted keeps putting children of deleted checkpoints, which stay deleted.
- * No row: the thread does not exist. */
+ * The row lock makes a put or write wait for a delete in progress (which locks the thread FOR
+ * UPDATE), then read the tombstone it left. No row: the thread does not exist. */
 // clang-format off
 #define THREAD_CHECK \
     "th AS (SELECT ($3::text IS NULL OR user_id IS NOT DISTINCT FROM $3) AS visible," \
     " (checkpoint_floor IS NULL OR ($5::text COLLATE \"C\" > checkpoint_floor" \
     " AND (" PARENT " IS NULL OR " PARENT " COLLATE \"C\" > checkpoint_floor))) AS above" \
-    " FROM threads WHERE org_id = $1 AND id = $2), ok AS (SELECT 1 FROM th WHERE visible AND above)"
+    " FROM threads WHERE org_id = $1 AND id = $2 FOR KEY SHARE)," \
+    " ok AS (SELECT 1 FROM th WHERE visible AND above)"
 // clang-format on
 
 /* $4 ns, $5 id, $6 parent, $7 v, $8 checkpoint, $9/$10 channel_versions, $11/$12 metadata type and
@@ -108,7 +110,7 @@ static struct db_stmt st_tuples = {
 #define OF_THREAD "org_id = $1 AND thread_id = $2 AND EXISTS (SELECT 1 FROM th)"
 static struct db_stmt st_delete = {
     "ckpt_delete",
-    "WITH th AS (SELECT 1 FROM threads WHERE " VISIBLE "),"
+    "WITH th AS (SELECT 1 FROM threads WHERE " VISIBLE " FOR UPDATE),"
     " dc AS (DELETE FROM checkpoints WHERE " OF_THREAD " RETURNING checkpoint_id),"
     " dw AS (DELETE FROM checkpoint_writes WHERE " OF_THREAD " RETURNING checkpoint_id),"
     " db AS (DELETE FROM checkpoint_blobs WHERE " OF_THREAD " RETURNING 1)"

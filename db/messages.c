@@ -343,8 +343,7 @@ static enum db_qs patch_in_tx(struct db_conn *c, void *arg)
                             fold ? "t" : "f", p->status, p->metadata_patch};
     qs = db_exec(c, &st_patch, 7, params, rows);
     if (qs <= 0) return qs < 0 ? qs : DB_HARD_ERROR;
-    const char *merged = db_str(rows, 0, M_METADATA);
-    if (json_stored_len(merged, strlen(merged)) > MAX_METADATA_BYTES) {
+    if (!metadata_fits(db_str(rows, 0, M_METADATA))) {
         db_rows_free(rows);
         return DB_INVALID;
     }

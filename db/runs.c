@@ -148,9 +148,7 @@ enum db_qs runs_db_update(const char *org, const char *thread, const char *id,
                             p->metadata,
                             p->at};
     enum db_qs qs = db_run(&st_update, 12, params, rows);
-    if (qs <= 0 || !p->metadata) return qs;
-    const char *merged = db_str(rows, 0, RC_METADATA);
-    if (json_stored_len(merged, strlen(merged)) <= MAX_METADATA_BYTES) return qs;
+    if (qs <= 0 || !p->metadata || metadata_fits(db_str(rows, 0, RC_METADATA))) return qs;
     db_rows_free(rows);
     return DB_INVALID;
 }

@@ -164,9 +164,7 @@ enum db_qs steps_db_update(const char *org, const char *run, const char *id,
                             p->metadata,
                             p->at};
     enum db_qs qs = db_run(&st_update, 10, params, rows);
-    if (qs <= 0 || !p->metadata) return qs;
-    const char *merged = db_str(rows, 0, SC_METADATA);
-    if (json_stored_len(merged, strlen(merged)) <= MAX_METADATA_BYTES) return qs;
+    if (qs <= 0 || !p->metadata || metadata_fits(db_str(rows, 0, SC_METADATA))) return qs;
     db_rows_free(rows);
     return DB_INVALID;
 }

@@ -142,8 +142,7 @@ static enum db_qs update_in_tx(struct db_conn *c, void *arg)
     struct update_tx *tx = arg;
     enum db_qs qs = db_exec(c, &st_update, 7, tx->params, tx->rows);
     if (qs <= 0) return qs;
-    const char *merged = db_str(tx->rows, 0, TH_METADATA);
-    if (json_stored_len(merged, strlen(merged)) <= MAX_METADATA_BYTES) return qs;
+    if (metadata_fits(db_str(tx->rows, 0, TH_METADATA))) return qs;
     db_rows_free(tx->rows);
     return DB_INVALID;
 }

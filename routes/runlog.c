@@ -574,3 +574,24 @@ struct reply rs_refusal_reply(const struct request *r, const struct rs_refusal *
     struct reply rep = problem_fields(r, code, &fe);
     return rep;
 }
+
+bool rs_request(struct request *r, struct rs_change *c, struct db_rows *rows, struct reply *err)
+{
+    json_t *body;
+    rows->res = NULL;
+    if (!body_parse(r, &body, err)) return false;
+    struct field_errors fe = {0};
+    struct rs_refusal why = {0};
+    enum db_qs qs = DB_NO_RESULTS;
+    if (rs_parse(body, (struct jspan){r->body.data, r->body.len}, true, c, &fe))
+        qs = rs_commit(r, c, rows, &why);
+    rs_change_free(c);
+    json_decref(body);
+    if (fe.n)
+        *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    else if (qs < 0)
+        *err = db_failure(r, qs);
+    else if (qs == 0)
+        *err = rs_refusal_reply(r, &why);
+    return qs > 0;
+}

@@ -65,6 +65,10 @@ struct reply rs_refusal_reply(const struct request *r, const struct rs_refusal *
 enum db_qs rs_commit(struct request *r, struct rs_change *c, struct db_rows *rows,
                      struct rs_refusal *why);
 
+/* The whole of a REST write: parses the request's body as c (whose `what` is set) and commits
+ * it. False with *err set to the reply (400, 404, 409, 412, 5xx); rows: the run or step. */
+bool rs_request(struct request *r, struct rs_change *c, struct db_rows *rows, struct reply *err);
+
 /*
  * Appends a batch of events (see events_db_append) and applies the lifecycle events among the
  * fresh ones (change[i].what set where ev[i] is one; NULL entries elsewhere), all or nothing.

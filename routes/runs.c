@@ -67,24 +67,11 @@ static struct reply run_reply(unsigned status, struct db_rows *rows)
 static struct reply commit(struct request *r, struct rs_change *c, unsigned ok_status)
 {
     struct reply err;
-    json_t *body;
     if (!valid_id(r->params[0]) || (c->run_id && !valid_id(c->run_id)))
         return problem(r, PROB_NOT_FOUND, "no %s %s", c->run_id ? "run" : "thread",
                        c->run_id ? c->run_id : r->params[0]);
-    if (!body_parse(r, &body, &err)) return err;
-    struct field_errors fe = {0};
-    if (!rs_parse(body, (struct jspan){r->body.data, r->body.len}, true, c, &fe)) {
-        rs_change_free(c);
-        json_decref(body);
-        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-    }
-    struct db_rows rows = {NULL};
-    struct rs_refusal why = {0};
-    enum db_qs qs = rs_commit(r, c, &rows, &why);
-    rs_change_free(c);
-    json_decref(body);
-    if (qs < 0) return db_failure(r, qs);
-    if (qs == 0) return rs_refusal_reply(r, &why);
+    struct db_rows rows;
+    if (!rs_request(r, c, &rows, &err)) return err;
     return run_reply(ok_status, &rows);
 }
 
@@ -377,14 +364,14 @@ static void render_counts(struct buf *b, const struct db_rows *steps, int col,
     long long count[16] = {0};
     for (int i = 0; i < db_nrows(steps); i++) {
         const char *v = db_str(steps, i, col);
-        for (int c = 0; choices[c] && c < 16; c++)
+        for (int c = 0; c < 16 && choices[c]; c++)
             if (!strcmp(v, choices[c])) {
                 count[c]++;
                 break;
             }
     }
     buf_putc(b, '{');
-    for (int c = 0; choices[c] && c < 16; c++)
+    for (int c = 0; c < 16 && choices[c]; c++)
         buf_printf(b, "%s\"%s\":%lld", c ? "," : "", choices[c], count[c]);
     buf_putc(b, '}');
 }

@@ -91,24 +91,11 @@ static bool visible_run(const struct request *r, struct reply *err)
 static struct reply commit(struct request *r, struct rs_change *c, unsigned ok_status)
 {
     struct reply err;
-    json_t *body;
     if (!valid_id(r->params[0]) || !valid_id(r->params[1]) || (c->step_id && !valid_id(c->step_id)))
         return problem(r, PROB_NOT_FOUND, "no %s %s", c->step_id ? "step" : "run",
                        c->step_id ? c->step_id : r->params[1]);
-    if (!body_parse(r, &body, &err)) return err;
-    struct field_errors fe = {0};
-    if (!rs_parse(body, (struct jspan){r->body.data, r->body.len}, true, c, &fe)) {
-        rs_change_free(c);
-        json_decref(body);
-        return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-    }
-    struct db_rows rows = {NULL};
-    struct rs_refusal why = {0};
-    enum db_qs qs = rs_commit(r, c, &rows, &why);
-    rs_change_free(c);
-    json_decref(body);
-    if (qs < 0) return db_failure(r, qs);
-    if (qs == 0) return rs_refusal_reply(r, &why);
+    struct db_rows rows;
+    if (!rs_request(r, c, &rows, &err)) return err;
     return step_reply(ok_status, &rows);
 }
 

@@ -524,3 +524,8 @@ char *metadata_member(struct jspan raw, json_t *obj, const char *field, struct f
     if (text) json_strip_ws(text, len);
     return text;
 }
+
+bool metadata_fits(const char *stored)
+{
+    return json_stored_len(stored, strlen(stored)) <= MAX_METADATA_BYTES;
+}

@@ -95,6 +95,8 @@ char *json_member_text(struct jspan raw, json_t *obj, const char *key, size_t *l
  * can hold, so stored metadata can always be merged into again.
  */
 size_t json_stored_len(const char *s, size_t n);
+/* Whether stored metadata (jsonb's text) is within MAX_METADATA_BYTES: a merge can outgrow it. */
+bool metadata_fits(const char *stored);
 /* Removes insignificant whitespace from valid JSON text s[0..n) in place; returns the new length
  * (and NUL-terminates when it shrank). */
 size_t json_strip_ws(char *s, size_t n);
