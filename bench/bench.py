@@ -13,6 +13,8 @@
   bench.py cpu-annotate RUN.json BEFORE AFTER [CLIENT_TICKS]   adds the CPU used between two snapshots to
                                                 a run: shares of a core and per request; CLIENT_TICKS is the
                                                 client's own CPU time (else the shell's reaped children's)
+  bench.py cpu-annotate-run RUN.json            the same for a run that took its own snapshots (cpu_before,
+                                                cpu_after, client_ticks in RUN.json: langgraph/bench.mjs)
   bench.py report RUNS_DIR META.json OUT.json   medians over rounds of the runs NAME.rROUND.json and ratios
                                                 per round, and the SSE fan-out's openings fanout_hold.hN.json;
                                                 prints the table, writes OUT.json; exit 1 if a run is invalid
@@ -156,6 +158,13 @@ def cpu_annotate(run_file, before, after, client_ticks=None):
     json.dump(run, open(run_file, "w"), indent=1)
 
 
+def cpu_annotate_run(run_file):
+    """cpu_annotate with the snapshots a run took itself around its timed window, which it keeps."""
+    run = json.load(open(run_file))
+    if run.get("cpu_before") and run.get("cpu_after"):
+        cpu_annotate(run_file, run["cpu_before"], run["cpu_after"], run.get("client_ticks"))
+
+
 RUN_FILE = re.compile(r"(.+)\.r(\d+)\.json")
 
 
@@ -191,7 +200,10 @@ MEDIAN_FIGURES = ["rps", "p50_ms", "p99_ms", "mean_ms", "requests", "events_per_
                   "service_cpu_pct_of_one_core", "postgres_cpu_pct_of_one_core", "client_cpu_pct_of_one_core",
                   "service_cpu_us_per_req", "postgres_cpu_us_per_req", "client_cpu_us_per_req",
                   "subscribers_cpu_pct_of_one_core", "subscribers_cpu_us_per_req",
-                  "others_cpu_pct", "machine_busy_pct"]
+                  "others_cpu_pct", "machine_busy_pct",
+                  # langgraph runs (bench/langgraph/bench.mjs): rps and requests are invokes
+                  "steps_per_s", "node_runs_per_s", "calls_per_invoke", "call_wait_ms_per_invoke",
+                  "client_self_cpu_us_per_invoke"]
 
 
 def summarize(rounds):
@@ -205,6 +217,16 @@ def summarize(rounds):
     bad = [f"r{r['round']}: {r['invalid']}" for r in rounds if r.get("invalid")]
     if bad:
         s["invalid"] = "; ".join(bad)
+    if rounds[0].get("tool") == "langgraph":
+        s["calls_unit"] = rounds[0].get("calls_unit")
+        kinds = {}
+        for r in rounds:
+            for k, c in (r.get("calls_by_kind") or {}).items():
+                kinds.setdefault(k, []).append(c.get("per_invoke"))
+        s["calls_by_kind_per_invoke"] = {k: rounded(median(v)) for k, v in kinds.items()}
+    else:
+        for k in MEDIAN_FIGURES[MEDIAN_FIGURES.index("steps_per_s"):]:
+            del s[k]
     if rounds[0].get("events_per_request"):
         s["events_per_request"] = rounds[0]["events_per_request"]
     else:
@@ -252,6 +274,9 @@ ROWS = [
     ("SSE fan-out appends", "fanout_open_service", "service  POST .../events, streams open"),
     ("", "fanout_elsewhere_service", "service  ... to threads no stream follows (context)"),
     ("", "fanout_closed_service", "service  POST .../events, no streams"),
+    ("LangGraph invokes", "langgraph_convstore", "node     ConvstoreSaver via the service"),
+    ("", "langgraph_postgres", "node     PostgresSaver on PostgreSQL"),
+    ("", "langgraph_convstore_fetch", "node     ConvstoreSaver on Node's global fetch (context)"),
 ]
 
 RATIOS = [
@@ -287,6 +312,12 @@ RATIOS = [
      "service req/s, streams open / none open"),
     ("append_streams_elsewhere", "fanout_elsewhere_service", "fanout_closed_service", "rps", None, None,
      "the same, appending to threads without streams"),
+    ("langgraph_steps", "langgraph_convstore", "langgraph_postgres", "steps_per_s", ">=", 2.0,
+     "ConvstoreSaver steps/s / PostgresSaver steps/s"),
+    ("langgraph_p50", "langgraph_convstore", "langgraph_postgres", "p50_ms", None, None,
+     "ConvstoreSaver p50 / PostgresSaver p50, per invoke"),
+    ("langgraph_steps_global_fetch", "langgraph_convstore_fetch", "langgraph_postgres", "steps_per_s", None, None,
+     "the same, ConvstoreSaver fetching over node:http"),
 ]
 
 
@@ -406,6 +437,27 @@ def sse_report(holds, meta, width):
             "invalid": "; ".join(bad) if bad else None}
 
 
+def langgraph_report(runs, meta):
+    """The LangGraph runs' own figures: steps, invokes, and what an invoke sends, by kind."""
+    lg = [(n, runs[n]) for n in ("langgraph_convstore", "langgraph_postgres", "langgraph_convstore_fetch") if n in runs]
+    if not lg:
+        return
+    cfg = meta.get("config", {})
+    print(f"LangGraph (bench/langgraph): {cfg.get('langgraph_callers')} callers, runs of {cfg.get('langgraph_seconds')} s"
+          f" (not the table's {cfg.get('duration_s')} s), a fresh thread per invoke; steps = supersteps of the graph's"
+          " nodes, 4 an invoke (plan, 2 workers, write, review: 5 node runs); medians over the rounds")
+    for name, r in lg:
+        cpu = " + ".join(f"{k} {fmt(r.get(k + '_cpu_us_per_req'), '.0f')}" for k in ("client", "service", "postgres")
+                         if name != "langgraph_postgres" or k != "service")
+        print(f"  {name:<24} {fmt(r.get('steps_per_s'), '.1f')} steps/s, {fmt(r.get('node_runs_per_s'), '.1f')} node runs/s,"
+              f" {fmt(r.get('rps'), '.1f')} invokes/s, p50 {fmt(r.get('p50_ms'), '.1f')} ms, p99 {fmt(r.get('p99_ms'), '.1f')} ms;"
+              f" CPU µs/invoke: {cpu}")
+        kinds = ", ".join(f"{k} {v:g}" for k, v in (r.get("calls_by_kind_per_invoke") or {}).items())
+        print(f"  {'':<24} {fmt(r.get('calls_per_invoke'), '.1f')} {r.get('calls_unit')} per invoke: {kinds};"
+              f" {fmt(r.get('call_wait_ms_per_invoke'), '.0f')} ms waiting for them per invoke (summed)")
+    print()
+
+
 def report(runs_dir, meta_file, out_file):
     runs = {name: summarize(rounds) for name, rounds in load_runs(runs_dir).items()}
     meta = json.load(open(meta_file))
@@ -414,7 +466,8 @@ def report(runs_dir, meta_file, out_file):
     print()
     print(f"Each figure: the median over {nrounds} round{'s' if nrounds != 1 else ''}"
           f" of {meta['config']['duration_s']} s runs."
-          f" CPU: % of one core, and µs of CPU time per completed request (transaction for pgbench).")
+          f" CPU: % of one core, and µs of CPU time per completed request (transaction for pgbench,"
+          f" graph invoke for LangGraph).")
     print()
     print(f"{'scenario':<23} {'run':<48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
           f" {'svc CPU':>8} {'pg CPU':>8} {'others':>7} {'svc µs/req':>11} {'pg µs/req':>10} {'client µs/req':>14}")
@@ -426,10 +479,14 @@ def report(runs_dir, meta_file, out_file):
         note = f"  INVALID: {r['invalid']}" if r.get("invalid") else ""
         if number(r.get("events_per_s")):
             note = f"  = {r['events_per_s']:.0f} events/s" + note
+        if r.get("tool") == "langgraph":
+            note = (f"  = {fmt(r.get('steps_per_s'), '.0f')} steps/s,"
+                    f" {fmt(r.get('calls_per_invoke'), '.1f')} {r.get('calls_unit')}/invoke" + note)
         if number(r.get("subscribers_cpu_pct_of_one_core")):
             note = (f"  + SSE client {r['subscribers_cpu_pct_of_one_core']:.0f}% CPU,"
                     f" {fmt(r.get('subscribers_cpu_us_per_req'), '.0f')} µs/req" + note)
-        middle = r.get("tool") == "wrk" or "_relay_" in name  # else the service idles: not shown
+        # else the service idles: not shown
+        middle = r.get("tool") == "wrk" or "_relay_" in name or name.startswith("langgraph_convstore")
         svc = r.get("service_cpu_pct_of_one_core") if middle else None
         svc_us = r.get("service_cpu_us_per_req") if middle else None
         print(f"{group:<23} {label:<48} {fmt(r.get('rps'), '.0f'):>9} {fmt(r.get('p50_ms'), '.2f'):>8}"
@@ -465,6 +522,7 @@ def report(runs_dir, meta_file, out_file):
         tgt = f"{cmp}{target}" if cmp else ""
         print(f"{name:<23} {meaning:<48} {shown:>28} {tgt:>8} {result or '':>8}")
     print()
+    langgraph_report(runs, meta)
     sse = sse_report(load_holds(runs_dir), meta, width)
     noisy = {f"{k}.r{d['round']}": d["others_cpu_pct"] for k, s in runs.items() for d in s["rounds"]
              if (d.get("others_cpu_pct") or 0) > 10}
@@ -501,6 +559,8 @@ def main(argv):
         cpu_snapshot(*argv[1:])
     elif len(argv) in (4, 5) and argv[0] == "cpu-annotate":
         cpu_annotate(*argv[1:])
+    elif len(argv) == 2 and argv[0] == "cpu-annotate-run":
+        cpu_annotate_run(argv[1])
     elif len(argv) == 4 and argv[0] == "report":
         report(*argv[1:])
     else:

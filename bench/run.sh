@@ -10,8 +10,9 @@
 #   BENCH_KEEP=1        keep the temp dir (database, logs, generated pgbench scripts) and say where
 #   BENCH_SSE_STREAMS=10000  streams the SSE fan-out holds open (fewer when the fd limit does not allow them)
 #   BENCH_SSE_SECONDS=10     seconds of paced appends (1,000 events/s) while they are open, per opening
-#   BENCH_ONLY=runs     only these groups of scenarios (comma-separated): messages, events, runs, sse
-#                       (default all); only their data is seeded and only their checks run
+#   BENCH_ONLY=runs     only these groups of scenarios (comma-separated): messages, events, runs, sse,
+#                       langgraph (default all); only their data is seeded and only their checks run
+#   BENCH_LANGGRAPH_SECONDS=10  seconds of each timed LangGraph run (bench/langgraph/bench.mjs)
 #   BENCH_BIN=build/convstore   the binary to time (copied into the temp dir at the start)
 #
 # Prints a table and writes bench/results/latest.json; exits 1 when a run had errors.
@@ -36,6 +37,8 @@ SSE_SECONDS=${BENCH_SSE_SECONDS:-10}
 RUN_STEPS=1000    # steps of run big-run in thread rt (bench/seed_runs.sql: 10 x 3 x 4 x 7 leaves, 4 levels)
 RUN_EVENTS=2002   # its events: run.created, step.created and step.completed for each step, run.completed
 RUN_EDGES=1829    # its graph's edges: 990 child, 839 depends_on
+LG_SECONDS=${BENCH_LANGGRAPH_SECONDS:-10}   # each timed LangGraph run (invokes are slow: ~20/s)
+LG_SCHEMA=langgraph_bench   # PostgresSaver's tables (its setup()), beside the service's in the same database
 GRAPH_LIMIT=10001 # the rows the service asks for: graph, at most 10,000 steps (+1 to refuse more);
 SUMMARY_LIMIT=1000000  # summary, at most 1,000,000 (routes/runs.c)
 
@@ -47,7 +50,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
 # BENCH_ONLY: the groups of scenarios to run. want GROUP: whether it is one of them.
-GROUPS_ALL="messages events runs sse"
+GROUPS_ALL="messages events runs sse langgraph"
 ONLY=${BENCH_ONLY:-}
 ONLY=${ONLY//,/ }
 for g in $ONLY; do [[ " $GROUPS_ALL " = *" $g "* ]] || die "BENCH_ONLY: no group $g (the groups: ${GROUPS_ALL// /, })"; done
@@ -71,6 +74,22 @@ for t in python3 curl sha256sum; do command -v $t >/dev/null || die "$t is not i
 if want sse; then
     command -v node >/dev/null || die "node is not installed (the SSE fan-out client, bench/sse/fanout.mjs, needs Node 18+)"
     [ "$(node -p 'parseInt(process.versions.node)')" -ge 18 ] || die "node is older than 18: $(node --version)"
+fi
+if want langgraph; then
+    command -v node >/dev/null && command -v npm >/dev/null ||
+        die "node and npm are not installed (the LangGraph scenarios, bench/langgraph, need Node 20.19+)"
+    [ "$(node -p 'parseInt(process.versions.node)')" -ge 20 ] || die "node is older than 20: $(node --version)"
+    [[ $LG_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_LANGGRAPH_SECONDS must be a whole number of seconds"
+    # The npm packages of bench/langgraph (LangGraph, PostgresSaver, pg) and of clients/langgraph
+    # (ConvstoreSaver, which bench.mjs imports from the working tree): npm ci when node_modules is
+    # missing or older than the lock file (the rule of scripts/deps.sh's npm_ci).
+    for dir in $bench/langgraph clients/langgraph; do
+        if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+            [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+            say "npm ci in $dir"
+            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed"
+        fi
+    done
 fi
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
 [[ $SSE_STREAMS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SSE_STREAMS must be a whole number, 1 or more"
@@ -199,6 +218,7 @@ seeding="threads t1..t$THREADS and q1..q$THREADS"
 if want messages; then seeding+=" + $PER_THREAD messages in each t + thread big x $BIG messages"; fi
 if want events; then seeding+=" + $EV_THREADS threads x $EV_PER_THREAD events"; fi
 if want runs; then seeding+=" + run big-run of $RUN_STEPS steps + $THREADS threads with a running run"; fi
+if want langgraph; then seeding+="; PostgresSaver's tables in schema $LG_SCHEMA"; fi
 [ -z "$ONLY" ] || say "BENCH_ONLY: only the ${ONLY// /, } scenarios"
 say "PostgreSQL $(cat "$tmp/pg/PG_VERSION") on port $pg_port ($pg_mode); seeding $seeding"
 bool() { if want "$1"; then echo true; else echo false; fi; }
@@ -468,6 +488,14 @@ if want runs; then
         "$(api -H 'Content-Type: application/json' -d '{"kind":"tool","name":"x"}' "$base/v1/threads/rt9/runs/r9/steps")"
 fi
 
+if want langgraph; then
+    # PostgresSaver's tables (its setup()), then one invoke of the graph with each saver, checked:
+    # the final state, its 6 checkpoints read back, and what an invoke sends.
+    lg_check=$(node $bench/langgraph/bench.mjs check --url "$base" --key "$key" --database-url "$url" \
+        --schema $LG_SCHEMA 2>"$tmp/langgraph.check.log") || die "the LangGraph check failed: $(cat "$tmp/langgraph.check.log")"
+    say "LangGraph: one invoke sends $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["convstore"]["per_invoke"], "HTTP requests with ConvstoreSaver,", d["postgres"]["per_invoke"], "SQL statements with PostgresSaver")' "$lg_check")"
+fi
+
 # ---- the relay -------------------------------------------------------------------------------
 
 # pgbouncer between pgbench and PostgreSQL: a C proxy that relays the same statements and parses no
@@ -523,6 +551,13 @@ cpu_annotate() { # RUN_JSON BEFORE AFTER [CLIENT_TICKS]
 
 appended() { psql -c "SELECT sum(message_count) FROM threads WHERE org_id = '$org' AND id <> 'big'"; }
 events_appended() { psql -c "SELECT count(*) FROM events WHERE org_id = '$org'"; }
+lg_checkpoints() { # convstore|convstore_fetch|postgres: the checkpoints stored by that saver
+    if [ "$1" = postgres ]; then
+        psql -c "SELECT count(*) FROM $LG_SCHEMA.checkpoints"
+    else
+        psql -c "SELECT count(*) FROM checkpoints WHERE org_id = '$org'"
+    fi
+}
 steps_appended() { psql -c "SELECT sum(step_count) FROM runs WHERE org_id = '$org' AND id <> 'big-run'"; }
 
 # The event scripts' settings (wrk/events_*.lua); BENCH_BATCH is set per run.
@@ -594,12 +629,38 @@ json.dump(d, open(path, "w"), indent=1)
 PY
 }
 
+# A LangGraph run: bench/langgraph/bench.mjs warms up (BENCH_WARMUP s: each run is a new Node
+# process, whose JIT starts cold), then times LG_SECONDS s of 8 callers, taking the CPU snapshots
+# itself around that window. Every invoke must have stored its 6 checkpoints.
+run_langgraph() { # NAME ROUND SAVER
+    local name=$1.r$2 saver=$3 out=$tmp/runs/$1.r$2.json n0 snap
+    n0=$(lg_checkpoints "$saver")
+    snap=$(printf '["python3","%s","cpu-snapshot","%s","%s","%s"]' "$PWD/$bench/bench.py" \
+        "$(head -n 1 "$tmp/pg/postmaster.pid")" "$svc_pid" $$)
+    waitfor node $bench/langgraph/bench.mjs run --saver "$saver" --url "$base" --key "$key" --database-url "$url" \
+        --schema $LG_SCHEMA --seconds "$LG_SECONDS" --warmup "$WARMUP" --callers $CONNECTIONS --tag "r$2" \
+        --cpu-snapshot "$snap" --out "$out" 2>"$tmp/runs/$name.node.txt" ||
+        die "bench.mjs $name failed: $(cat "$tmp/runs/$name.node.txt")"
+    python3 $bench/bench.py cpu-annotate-run "$out"
+    python3 - "$out" "$n0" "$(lg_checkpoints "$saver")" <<'PY'
+import json, sys
+path, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = json.load(open(path))
+d["checkpoints_written"] = after - before  # with the warm-up's
+if after - before < d["checkpoints_expected"] and not d.get("invalid"):
+    d["invalid"] = f"{d['requests']} invokes reported, {after - before} checkpoints written, not {d['checkpoints_expected']}"
+json.dump(d, open(path, "w"), indent=1)
+PY
+}
+
 show() { # RUN_JSON LABEL
     python3 - "$1" "$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 us = lambda k: f"{d[k]:.0f}" if isinstance(d.get(k), (int, float)) else "-"
 bad = f"  ERRORS: {d['errors']}" if d.get("errors") else ""
+if d.get("tool") == "langgraph":
+    bad = f"  {d['steps_per_s']:.1f} steps/s, {d['calls_per_invoke']} {d['calls_unit']}/invoke" + bad
 print(f"bench: {sys.argv[2]:<23} {d['rps']:9.0f} req/s  p50 {d['p50_ms']:7.2f} ms  p99 {d['p99_ms']:7.2f} ms"
       f"  CPU µs/req: service {us('service_cpu_us_per_req')}, postgres {us('postgres_cpu_us_per_req')},"
       f" client {us('client_cpu_us_per_req')}; others {d['others_cpu_pct']:.0f}% of the machine{bad}",
@@ -706,6 +767,11 @@ timed() { # NAME ROUND
         check_appended "$tmp/runs/$name.r$r.json" "$n0" steps
         check_appended "$tmp/runs/$name.r$r.json" "$e0" events 1
         ;;
+    langgraph_*)
+        # A writer: from the same full-page-write state each time, as the appends.
+        psql -c CHECKPOINT
+        run_langgraph "$name" "$r" "${name#langgraph_}"
+        ;;
     *) die "no run $name" ;;
     esac
     show "$tmp/runs/$name.r$r.json" "$name r$r"
@@ -742,7 +808,8 @@ fi
 # from t1..t1000), so their rounds would not measure the same thing; the writers' tables grow from run
 # to run anyway, a drift the ABBA order balances. Each scenario's warm-ups come before its first round.
 say "timed runs: $ROUNDS rounds of ${DURATION}s runs, $CONNECTIONS connections" \
-    "(wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)"
+    "(wrk -t2 -c$CONNECTIONS, pgbench -c$CONNECTIONS -j2 -M prepared)$(want langgraph &&
+        echo "; LangGraph: ${LG_SECONDS}s runs of $CONNECTIONS callers after ${WARMUP}s of warm-up")"
 if want messages; then
     warm_up get.lua "/v1/threads/{thread}/messages?limit=$LIMIT"
     rounds newest_service newest_pgbench newest_relay_pgbench
@@ -775,6 +842,12 @@ fi
 if want runs; then
     warm_up steps_append.lua
     rounds step_service step_pgbench
+fi
+# LangGraph: the graph invoked by 8 callers with ConvstoreSaver through the service, and with
+# PostgresSaver on the same PostgreSQL, and for context ConvstoreSaver given a fetch over node:http,
+# ABBA (each run warms itself up).
+if want langgraph; then
+    rounds langgraph_convstore langgraph_postgres langgraph_convstore_fetch
 fi
 # Last, the fan-out: event appends with the streams held open (to their threads, and for context to
 # threads q1..q1000 that no stream follows) and without, ABBA like the rest (the streams open and
@@ -850,7 +923,9 @@ json.dump({
                "event_page_limit": $EV_LIMIT, "sse_streams": $SSE_STREAMS, "sse_streams_wanted": $sse_wanted,
                "sse_rate": $SSE_RATE, "sse_seconds": $SSE_SECONDS, "fd_limit": "$fd_limit",
                "only": "${ONLY:-all}".split(), "run_steps": $RUN_STEPS, "run_events": $RUN_EVENTS,
-               "run_edges": $RUN_EDGES, "runs_for_step_appends": $THREADS},
+               "run_edges": $RUN_EDGES, "runs_for_step_appends": $THREADS,
+               "langgraph_seconds": $LG_SECONDS, "langgraph_callers": $CONNECTIONS, "langgraph_schema": "$LG_SCHEMA",
+               "langgraph_threads": "a new thread per invoke"},
     "background_others_cpu_pct": $background,
     "service_log_lines_warn_or_above": $svc_warnings,
 }, open(sys.argv[1], "w"))

@@ -78,30 +78,39 @@ static struct db_stmt st_create_thread = {
     " JOIN " t " w ON w.org_id = $1 AND w.thread_id = c.thread_id" \
     " AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = " id
 #define NEWEST "c.checkpoint_id DESC, c.thread_id COLLATE \"C\" DESC, c.checkpoint_ns COLLATE \"C\" DESC"
+#define TUPLES(where) \
+"WITH c AS (SELECT c.*, row_number() OVER (ORDER BY " NEWEST ") AS k FROM checkpoints c" \
+    "   JOIN threads t ON t.org_id = c.org_id AND t.id = c.thread_id" \
+    "   WHERE c.org_id = $1 AND ($2::text IS NULL OR t.user_id = $2) AND " where \
+    "   ORDER BY " NEWEST " LIMIT $8)" \
+    " SELECT c.k, 0 AS kind, c.thread_id, c.checkpoint_ns, c.checkpoint_id::text," \
+    "   c.parent_checkpoint_id, c.checkpoint, c.metadata_type, c.metadata_data," \
+    "   NULL::text COLLATE \"C\" AS o1, NULL::text COLLATE \"C\" AS o2, 0 AS o3 FROM c" \
+    " UNION ALL SELECT c.k, 1, w.channel, w.type, w.data, NULL, NULL, NULL, NULL, w.channel, NULL, 0" \
+    "   FROM c CROSS JOIN LATERAL unnest(c.channels, c.versions) AS cv(channel, version)" \
+    "   JOIN checkpoint_blobs w ON w.org_id = $1 AND w.thread_id = c.thread_id" \
+    "   AND w.checkpoint_ns = c.checkpoint_ns AND w.channel = cv.channel" \
+    "   AND w.version = cv.version AND w.type <> 'empty'" \
+    " UNION ALL SELECT c.k, 2, w.task_id, w.channel, w.type, w.data, NULL, NULL, NULL," \
+    "   w.task_path, w.task_id, w.idx FROM c" CKPT_JOIN("checkpoint_writes", "c.checkpoint_id") \
+    " UNION ALL SELECT c.k, 3, w.type, w.data, NULL, NULL, NULL, NULL, NULL, w.task_path," \
+    "   w.task_id, w.idx FROM c" CKPT_JOIN("checkpoint_writes", "c.parent_checkpoint_id") \
+    "   AND w.channel = '__pregel_tasks' WHERE c.v < 4" \
+    " ORDER BY 1, 2, o1, o2, o3"
+/* Any filters: planned for their values (which index serves depends on which are set). */
 static struct db_stmt st_tuples = {
     "ckpt_tuples",
-    "WITH c AS (SELECT c.*, row_number() OVER (ORDER BY " NEWEST ") AS k FROM checkpoints c"
-    "   JOIN threads t ON t.org_id = c.org_id AND t.id = c.thread_id"
-    "   WHERE c.org_id = $1 AND ($2::text IS NULL OR t.user_id = $2)"
-    "   AND ($3::text IS NULL OR c.thread_id = $3) AND ($4::text IS NULL OR c.checkpoint_ns = $4)"
-    "   AND ($5::text IS NULL OR c.checkpoint_id = $5) AND ($6::text IS NULL OR c.checkpoint_id < $6)"
-    "   AND ($7::jsonb IS NULL OR (c.metadata IS NOT NULL AND NOT EXISTS (SELECT 1"
-    "     FROM jsonb_each($7::jsonb) f WHERE c.metadata -> f.key IS DISTINCT FROM f.value)))"
-    "   ORDER BY " NEWEST " LIMIT $8)"
-    " SELECT c.k, 0 AS kind, c.thread_id, c.checkpoint_ns, c.checkpoint_id::text,"
-    "   c.parent_checkpoint_id, c.checkpoint, c.metadata_type, c.metadata_data,"
-    "   NULL::text COLLATE \"C\" AS o1, NULL::text COLLATE \"C\" AS o2, 0 AS o3 FROM c"
-    " UNION ALL SELECT c.k, 1, w.channel, w.type, w.data, NULL, NULL, NULL, NULL, w.channel, NULL, 0"
-    "   FROM c CROSS JOIN LATERAL unnest(c.channels, c.versions) AS cv(channel, version)"
-    "   JOIN checkpoint_blobs w ON w.org_id = $1 AND w.thread_id = c.thread_id"
-    "   AND w.checkpoint_ns = c.checkpoint_ns AND w.channel = cv.channel"
-    "   AND w.version = cv.version AND w.type <> 'empty'"
-    " UNION ALL SELECT c.k, 2, w.task_id, w.channel, w.type, w.data, NULL, NULL, NULL,"
-    "   w.task_path, w.task_id, w.idx FROM c" CKPT_JOIN("checkpoint_writes", "c.checkpoint_id")
-    " UNION ALL SELECT c.k, 3, w.type, w.data, NULL, NULL, NULL, NULL, NULL, w.task_path,"
-    "   w.task_id, w.idx FROM c" CKPT_JOIN("checkpoint_writes", "c.parent_checkpoint_id")
-    "   AND w.channel = '__pregel_tasks' WHERE c.v < 4"
-    " ORDER BY 1, 2, o1, o2, o3",
+    TUPLES("($3::text IS NULL OR c.thread_id = $3) AND ($4::text IS NULL OR c.checkpoint_ns = $4)"
+           " AND ($5::text IS NULL OR c.checkpoint_id = $5) AND ($6::text IS NULL OR"
+           " c.checkpoint_id < $6) AND ($7::jsonb IS NULL OR (c.metadata IS NOT NULL AND NOT"
+           " EXISTS (SELECT 1 FROM jsonb_each($7::jsonb) f WHERE c.metadata -> f.key IS DISTINCT"
+           " FROM f.value)))"),
+    0};
+/* One thread and namespace (a saver's getTuple): a walk down the primary key, $6 and $7 unused. */
+static struct db_stmt st_tuple = {
+    "ckpt_tuple",
+    TUPLES("c.thread_id = $3 AND c.checkpoint_ns = $4 AND ($5::text IS NULL OR"
+           " c.checkpoint_id = $5) AND $6::text IS NULL AND $7::jsonb IS NULL"),
     0};
 
 /* Deletes the visible thread's checkpoints, writes and blobs, and raises its tombstone to the
@@ -171,8 +180,9 @@ static struct db_stmt st_expire = {
     " WHERE th.org_id = t.org_id AND th.id = t.id RETURNING (SELECT count(*) FROM db)",
     0};
 
-const struct db_stmt *const ckpt_db_stmts[] = {
-    &st_expire, &st_put, &st_writes, &st_create_thread, &st_tuples, &st_delete, &st_prune, NULL};
+const struct db_stmt *const ckpt_db_stmts[] = {&st_expire,        &st_put,    &st_writes,
+                                               &st_create_thread, &st_tuples, &st_tuple,
+                                               &st_delete,        &st_prune,  NULL};
 
 /* Runs a put or writes statement, creating the thread first when it does not exist. */
 static enum db_qs store(struct db_stmt *st, int n, const char *const *params,
@@ -235,8 +245,8 @@ enum db_qs ckpt_db_tuples(const char *org, const char *user, const struct ckpt_f
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {org, user, f->thread, f->ns, f->id, f->before, f->metadata, lim};
-    if (f->id || !f->thread) return db_run_custom(&st_tuples, 8, params, rows);
-    return db_run(&st_tuples, 8, params, rows);
+    if (f->thread && f->ns && !f->before && !f->metadata) return db_run(&st_tuple, 8, params, rows);
+    return db_run_custom(&st_tuples, 8, params, rows);
 }
 
 enum db_qs ckpt_db_delete(const char *org, const char *user, const char *thread)

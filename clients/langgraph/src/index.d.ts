@@ -18,7 +18,7 @@ export interface ConvstoreSaverOptions {
   apiKey: string;
   /** The serializer for channel values, writes and metadata (default: LangGraph's JsonPlusSerializer). */
   serde?: SerializerProtocol;
-  /** A fetch implementation (default: the global one of Node ≥ 20). */
+  /** A fetch implementation (default: node:http(s) with keep-alive in Node, the global fetch elsewhere). */
   fetch?: typeof fetch;
   /** Checkpoints per `list` request (1–1000, default 100). */
   pageSize?: number;

@@ -8,6 +8,7 @@ import {
   getCheckpointId,
   maxChannelVersion,
 } from '@langchain/langgraph-checkpoint';
+import { nodeTransport } from './transport.js';
 
 /** A non-2xx answer from convstore (or a request that never got one). */
 export class ConvstoreError extends Error {
@@ -48,7 +49,8 @@ export class ConvstoreSaver extends BaseCheckpointSaver {
    * @param {{url: string, apiKey: string, serde?: object, fetch?: typeof fetch, pageSize?: number}} options
    *   url: the service's base URL (e.g. http://127.0.0.1:8080); apiKey: a convstore API key
    *   (a user key keeps each user's checkpoints apart); fetch: a fetch implementation (default:
-   *   the global one); pageSize: checkpoints per list request (1–1000, default 100).
+   *   keep-alive node:http(s) in Node, the global fetch elsewhere); pageSize: checkpoints per list
+   *   request (1–1000, default 100).
    */
   constructor({ url, apiKey, serde, fetch: fetchImpl, pageSize = 100 } = {}) {
     super(serde);
@@ -56,9 +58,16 @@ export class ConvstoreSaver extends BaseCheckpointSaver {
     if (!apiKey) throw new Error('ConvstoreSaver: apiKey is required');
     this.url = String(url).replace(/\/+$/, '');
     this.apiKey = apiKey;
-    this.fetch = fetchImpl ?? globalThis.fetch;
+    this.fetch = fetchImpl ?? null; /* chosen on the first request (see _transport) */
     this.pageSize = Math.min(Math.max(Math.floor(pageSize) || 100, 1), 1000);
-    if (typeof this.fetch !== 'function') throw new Error('ConvstoreSaver: no fetch available (Node >= 20, or pass fetch)');
+    if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw new Error('ConvstoreSaver: fetch must be a function');
+  }
+
+  /** The fetch to use: the one given, else node:http(s) with keep-alive in Node, else the global fetch. */
+  async _transport() {
+    if (!this.fetch) this.fetch = (await nodeTransport()) ?? globalThis.fetch;
+    if (typeof this.fetch !== 'function') throw new Error('ConvstoreSaver: no fetch available (pass fetch)');
+    return this.fetch;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -81,7 +90,7 @@ export class ConvstoreSaver extends BaseCheckpointSaver {
     }
     let res;
     try {
-      res = await this.fetch(url, init);
+      res = await (await this._transport())(url, init);
     } catch (e) {
       throw new ConvstoreError(`convstore ${method} ${path}: ${e?.message ?? e}`, { cause: e });
     }
