@@ -22,6 +22,9 @@ export interface ConvstoreSaverOptions {
   fetch?: typeof fetch;
   /** Checkpoints per `list` request (1–1000, default 100). */
   pageSize?: number;
+  /** Retention: the service deletes a thread's checkpoints this many seconds after its last put
+   * (default: kept until deleted). */
+  ttlSeconds?: number;
 }
 
 export interface PruneOptions {

@@ -46,13 +46,14 @@ const present = (v) => v !== undefined && v !== null && v !== '';
 
 export class ConvstoreSaver extends BaseCheckpointSaver {
   /**
-   * @param {{url: string, apiKey: string, serde?: object, fetch?: typeof fetch, pageSize?: number}} options
+   * @param {{url: string, apiKey: string, serde?: object, fetch?: typeof fetch, pageSize?: number, ttlSeconds?: number}} options
    *   url: the service's base URL (e.g. http://127.0.0.1:8080); apiKey: a convstore API key
    *   (a user key keeps each user's checkpoints apart); fetch: a fetch implementation (default:
    *   keep-alive node:http(s) in Node, the global fetch elsewhere); pageSize: checkpoints per list
-   *   request (1–1000, default 100).
+   *   request (1–1000, default 100); ttlSeconds: a thread's checkpoints are deleted by the
+   *   service that long after its last put (default: kept).
    */
-  constructor({ url, apiKey, serde, fetch: fetchImpl, pageSize = 100 } = {}) {
+  constructor({ url, apiKey, serde, fetch: fetchImpl, pageSize = 100, ttlSeconds } = {}) {
     super(serde);
     if (!url) throw new Error('ConvstoreSaver: url is required');
     if (!apiKey) throw new Error('ConvstoreSaver: apiKey is required');
@@ -60,6 +61,9 @@ export class ConvstoreSaver extends BaseCheckpointSaver {
     this.apiKey = apiKey;
     this.fetch = fetchImpl ?? null; /* chosen on the first request (see _transport) */
     this.pageSize = Math.min(Math.max(Math.floor(pageSize) || 100, 1), 1000);
+    if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds >= 1))
+      throw new Error('ConvstoreSaver: ttlSeconds must be a whole number of seconds from 1');
+    this.ttlSeconds = ttlSeconds;
     if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw new Error('ConvstoreSaver: fetch must be a function');
   }
 
@@ -237,6 +241,7 @@ export class ConvstoreSaver extends BaseCheckpointSaver {
         checkpoint: stored,
         metadata: { type: meta[0], data: meta[1] },
         blobs,
+        ...(this.ttlSeconds ? { ttl_seconds: this.ttlSeconds } : {}),
       },
     });
     return { configurable: { thread_id, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };

@@ -6,7 +6,8 @@ import { cli, startServer } from './server.js';
 
 export default async function setup({ provide }) {
   await cli(['migrate']);
-  const server = await startServer();
+  // Sweep expired checkpoints often, so the TTL test need not wait a minute.
+  const server = await startServer({ CONVSTORE_CHECKPOINT_SWEEP_MS: '200' });
   provide('convstoreUrl', server.url);
   return async () => {
     try {

@@ -286,6 +286,27 @@ describe('prune', () => {
   });
 });
 
+describe('retention', () => {
+  it('ttlSeconds: the service deletes a thread\'s checkpoints that long after its last put', async () => {
+    expect(() => new ConvstoreSaver({ url, apiKey: 'k', ttlSeconds: 0 })).toThrow(/ttlSeconds/);
+    const { saver } = await freshSaver({ ttlSeconds: 1 });
+    const { saver: keeper } = await freshSaver();
+    const thread = uniq('t');
+    const kept = uniq('t');
+    const v = { a: saver.getNextVersion(undefined) };
+    const cfg = await putStep(saver, { configurable: { thread_id: thread, checkpoint_ns: '' } }, { a: 1 }, v, v);
+    await putStep(keeper, { configurable: { thread_id: kept, checkpoint_ns: '' } }, { a: 1 }, v, v);
+    expect((await saver.getTuple(cfg))?.checkpoint.channel_values).toEqual({ a: 1 });
+    let gone = false;
+    for (let i = 0; i < 50 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      gone = (await saver.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } })) === undefined;
+    }
+    expect(gone).toBe(true);
+    expect(await keeper.getTuple({ configurable: { thread_id: kept, checkpoint_ns: '' } })).toBeDefined();
+  });
+});
+
 describe('isolation', () => {
   let a;
   let thread;
