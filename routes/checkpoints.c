@@ -252,27 +252,31 @@ static struct reply stored(const struct request *r, enum db_qs qs, enum ckpt_out
     return reply_json(201, &b);
 }
 
-/* "latest" names the newest checkpoint, and .../checkpoints/prune is an action: neither can be an
- * id. */
-static bool reserved_id(const struct request *r, struct reply *err)
+/* The body of a put or writes, once the path's ids are checked: "latest" names the newest
+ * checkpoint and .../checkpoints/prune is an action, so neither is a checkpoint id. False with
+ * *err set. */
+static bool write_body(const struct request *r, json_t **body, struct reply *err)
 {
-    const char *id = r->params[1];
-    if (strcmp(id, "latest") && strcmp(id, "prune")) return false;
-    struct field_errors fe = {0};
-    field_error(&fe, "checkpoint_id", "latest and prune are not checkpoint ids");
-    *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-    return true;
+    const char *thread = r->params[0], *id = r->params[1];
+    if (!valid_id(thread) || !valid_id(id)) {
+        *err = problem(r, PROB_NOT_FOUND, "no thread %s", thread);
+        return false;
+    }
+    if (!strcmp(id, "latest") || !strcmp(id, "prune")) {
+        struct field_errors fe = {0};
+        field_error(&fe, "checkpoint_id", "latest and prune are not checkpoint ids");
+        *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+        return false;
+    }
+    return body_parse(r, body, err);
 }
 
 struct reply checkpoints_put(struct request *r)
 {
     struct reply err;
     const char *thread = r->params[0], *id = r->params[1];
-    if (!valid_id(thread) || !valid_id(id))
-        return problem(r, PROB_NOT_FOUND, "no thread %s", thread);
-    if (reserved_id(r, &err)) return err;
     json_t *body;
-    if (!body_parse(r, &body, &err)) return err;
+    if (!write_body(r, &body, &err)) return err;
     struct jval v[P_COUNT];
     struct field_errors fe = {0};
     jspec_parse(body, put_spec, P_COUNT, v, &fe);
@@ -404,11 +408,8 @@ struct reply checkpoints_writes(struct request *r)
 {
     struct reply err;
     const char *thread = r->params[0], *id = r->params[1];
-    if (!valid_id(thread) || !valid_id(id))
-        return problem(r, PROB_NOT_FOUND, "no thread %s", thread);
-    if (reserved_id(r, &err)) return err;
     json_t *body;
-    if (!body_parse(r, &body, &err)) return err;
+    if (!write_body(r, &body, &err)) return err;
     struct jval v[W_COUNT];
     struct field_errors fe = {0};
     jspec_parse(body, writes_spec, W_COUNT, v, &fe);
