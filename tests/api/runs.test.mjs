@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createOrg, client, assertProblem, assertStatus, assertList, listAll, uniq, micros, fromMicros, sleep, UUID_RE, TIME_RE, SAFE_ID_RE } from './lib/harness.mjs';
+import { RUN_STATUSES, STEP_STATUSES } from './lib/runs.mjs';
 
 let srv;
 let org;
@@ -22,8 +23,6 @@ after(async () => {
 
 const RUN_KEYS = ['created_at', 'ended_at', 'error', 'id', 'input', 'metadata', 'name', 'object', 'output', 'parent_run_id', 'started_at', 'status', 'step_count', 'thread_id', 'updated_at', 'usage', 'version'];
 const STEP_KEYS = ['created_at', 'depends_on', 'depth', 'ended_at', 'error', 'id', 'input', 'kind', 'metadata', 'name', 'object', 'output', 'parent_step_id', 'path', 'run_id', 'started_at', 'status', 'thread_id', 'updated_at'];
-const RUN_STATUSES = ['queued', 'running', 'requires_action', 'completed', 'failed', 'cancelled', 'interrupted'];
-const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'];
 const KINDS = ['node', 'llm', 'tool', 'thinking', 'retrieval', 'custom'];
 
 const R = (tid, rid) => `/v1/threads/${tid}/runs${rid === undefined ? '' : `/${rid}`}`;

@@ -4,11 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createOrg, client, listAll, assertProblem, assertStatus, assertList, uniq, expectRejected as rejectedWithout } from './lib/harness.mjs';
+import { RUN_STATUSES, TERMINAL_RUN, RU, ST, EV, ok } from './lib/runs.mjs';
 
 const MAX_JSON = 524288; // input, output, usage: 512 KiB as sent
 const MAX_META = 16384;
-const RUN_STATUSES = ['queued', 'running', 'requires_action', 'completed', 'failed', 'cancelled', 'interrupted'];
-const TERMINAL_RUN = ['completed', 'failed', 'cancelled', 'interrupted'];
 
 let srv;
 let c; // org A admin
@@ -43,15 +42,6 @@ const TERM = {}; // terminal status → run id in TT
 let BIG_STEPS = []; // the 101 step ids of RBIG
 
 // Ids here are path-safe, or deliberately raw path text such as 'a%20b'.
-const RU = (tid, rid) => `/v1/threads/${tid}/runs${rid === undefined ? '' : `/${rid}`}`;
-const ST = (tid, rid, sid) => `${RU(tid, rid)}/steps${sid === undefined ? '' : `/${sid}`}`;
-const EV = (tid) => `/v1/threads/${tid}/events`;
-
-async function ok(res, status) {
-  const r = await res;
-  assertStatus(r, status);
-  return r.json;
-}
 
 before(async () => {
   srv = await startServer();

@@ -19,6 +19,7 @@ import {
   TIME_RE,
   UUID_RE,
 } from './lib/harness.mjs';
+import { RUN_STATUSES, STEP_STATUSES } from './lib/runs.mjs';
 import { openStream } from './lib/sse.mjs';
 
 let srv;
@@ -52,8 +53,6 @@ const STEP_KEYS = [
   'created_at', 'depends_on', 'depth', 'ended_at', 'error', 'id', 'input', 'kind', 'metadata', 'name', 'object',
   'output', 'parent_step_id', 'path', 'run_id', 'started_at', 'status', 'thread_id', 'updated_at',
 ];
-const RUN_STATUSES = ['queued', 'running', 'requires_action', 'completed', 'failed', 'cancelled', 'interrupted'];
-const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'];
 const KINDS = ['node', 'llm', 'tool', 'thinking', 'retrieval', 'custom'];
 
 function assertRun(r, tid) {

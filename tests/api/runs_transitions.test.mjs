@@ -4,24 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createOrg, client, assertProblem, assertStatus, assertList, uniq } from './lib/harness.mjs';
-
-const RUN_STATUSES = ['queued', 'running', 'requires_action', 'completed', 'failed', 'cancelled', 'interrupted'];
-const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'];
-const TERMINAL_RUN = ['completed', 'failed', 'cancelled', 'interrupted'];
+import { RUN_STATUSES, STEP_STATUSES, TERMINAL_RUN, RU, ST, EV, ok } from './lib/runs.mjs';
 
 let srv;
 let c;
 const TM = uniq('TM');
-
-const RU = (tid, rid) => `/v1/threads/${tid}/runs${rid === undefined ? '' : `/${rid}`}`;
-const ST = (tid, rid, sid) => `${RU(tid, rid)}/steps${sid === undefined ? '' : `/${sid}`}`;
-const EV = (tid) => `/v1/threads/${tid}/events`;
-
-async function ok(res, status) {
-  const r = await res;
-  assertStatus(r, status);
-  return r.json;
-}
 
 before(async () => {
   srv = await startServer();
