@@ -21,11 +21,11 @@
     ".thread_id AND d.seq = " m ".seq) END"
 #define COLS(m)                                                                                    \
     m ".id, " m ".thread_id, " m ".seq, " m                                                        \
-      ".role, " CONTENT(m) ", " m ".name, " m ".status, " m ".run_id, " m                          \
-                           ".metadata, " US(m ".created_at") ", " US(m ".updated_at")
+      ".role, " CONTENT(m) ", " m ".name, " m ".status, " m ".run_id, " m ".metadata, " US(        \
+          m ".created_at") ", " US(m ".updated_at") ", " m ".tool_calls, " m ".tool_call_id"
 #define NEW_COLS                                                                                   \
     "id, thread_id, seq, role, content, name, status, run_id, metadata, " US(                      \
-        "created_at") ", " US("updated_at")
+        "created_at") ", " US("updated_at") ", tool_calls, tool_call_id"
 
 static struct db_stmt st_append = {
     "msg_append",
@@ -33,7 +33,8 @@ static struct db_stmt st_append = {
     " last_message_at = now() WHERE org_id = $1 AND id = $2"
     " AND ($3::text IS NULL OR user_id = $3) RETURNING last_seq)"
     " INSERT INTO messages (org_id, thread_id, seq, id, role, content, name, status, run_id,"
-    " metadata) SELECT $1, $2, t.last_seq, $4, $5, $6, $7, $8, $9, COALESCE($10, '{}') FROM t"
+    " metadata, tool_calls, tool_call_id) SELECT $1, $2, t.last_seq, $4, $5, $6, $7, $8, $9,"
+    " COALESCE($10, '{}'), $11, $12 FROM t"
     " RETURNING " NEW_COLS,
     0};
 
@@ -44,10 +45,12 @@ static struct db_stmt st_append_batch = {
     " last_message_at = now() WHERE org_id = $1 AND id = $2"
     " AND ($3::text IS NULL OR user_id = $3) RETURNING last_seq - $4::int8 AS base)"
     " INSERT INTO messages (org_id, thread_id, seq, id, role, content, name, status, run_id,"
-    " metadata) SELECT $1, $2, t.base + m.ord, m.id, m.role, m.content, m.name, m.status,"
-    " m.run_id, COALESCE(m.metadata, '{}') FROM t, unnest($5::text[], $6::text[], $7::text[],"
-    " $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY"
-    " AS m(id, role, content, name, status, run_id, metadata, ord) ORDER BY m.ord"
+    " metadata, tool_calls, tool_call_id) SELECT $1, $2, t.base + m.ord, m.id, m.role,"
+    " m.content, m.name, m.status, m.run_id, COALESCE(m.metadata, '{}'), m.tool_calls,"
+    " m.tool_call_id FROM t, unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+    " $10::text[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY"
+    " AS m(id, role, content, name, status, run_id, metadata, tool_calls, tool_call_id, ord)"
+    " ORDER BY m.ord"
     " RETURNING " NEW_COLS,
     0};
 
@@ -55,10 +58,11 @@ static struct db_stmt st_append_batch = {
 static struct db_stmt st_insert_initial = {
     "msg_insert_initial",
     "INSERT INTO messages (org_id, thread_id, seq, id, role, content, name, status, run_id,"
-    " metadata) SELECT $1, $2, m.ord, m.id, m.role, m.content, m.name, m.status, m.run_id,"
-    " COALESCE(m.metadata, '{}') FROM unnest($3::text[], $4::text[], $5::text[], $6::text[],"
-    " $7::text[], $8::text[], $9::text[]) WITH ORDINALITY"
-    " AS m(id, role, content, name, status, run_id, metadata, ord)",
+    " metadata, tool_calls, tool_call_id) SELECT $1, $2, m.ord, m.id, m.role, m.content, m.name,"
+    " m.status, m.run_id, COALESCE(m.metadata, '{}'), m.tool_calls, m.tool_call_id"
+    " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+    " $9::text[], $10::text[], $11::text[]) WITH ORDINALITY"
+    " AS m(id, role, content, name, status, run_id, metadata, tool_calls, tool_call_id, ord)",
     0};
 
 /* One statement answers thread visibility, cursor validity and the page (see the header). */
@@ -101,6 +105,12 @@ static struct db_stmt st_lists[2][2][2] = {
       {"msg_list_filtered_after_asc", LIST_AFTER("ASC", ">", FILTERS), 0}}},
 };
 
+static struct db_stmt st_all = {"msg_all",
+                                "SELECT " COLS("m") " FROM messages m WHERE m.org_id = $1"
+                                                    " AND m.thread_id = $2 AND m.seq > $3::int8"
+                                                    " ORDER BY m.seq LIMIT $4",
+                                0};
+
 static struct db_stmt st_get = {"msg_get",
                                 "SELECT " COLS("m") " FROM messages m WHERE m.org_id = $1"
                                                     " AND m.thread_id = $2 AND m.id = $4"
@@ -122,21 +132,24 @@ static struct db_stmt st_get = {"msg_get",
 // clang-format on
 static struct db_stmt st_delta = {
     "msg_delta",
-    DELTA("id, thread_id, seq, role, to_json((content::json #>> '{}') || COALESCE((SELECT"
-          " string_agg(d.delta, '' ORDER BY d.n) FROM message_deltas d WHERE d.org_id = m.org_id"
-          " AND d.thread_id = m.thread_id AND d.seq = m.seq), '') || $5)::text, name, status,"
-          " run_id, metadata, " US("created_at") ", " US("updated_at")),
+    DELTA(
+        "id, thread_id, seq, role, to_json((content::json #>> '{}') || COALESCE((SELECT"
+        " string_agg(d.delta, '' ORDER BY d.n) FROM message_deltas d WHERE d.org_id = m.org_id"
+        " AND d.thread_id = m.thread_id AND d.seq = m.seq), '') || $5)::text, name, status,"
+        " run_id, metadata, " US("created_at") ", " US("updated_at") ", tool_calls, tool_call_id"),
     0};
 static struct db_stmt st_delta_min = {"msg_delta_min", DELTA("id"), 0};
 
-static struct db_stmt st_lock = {"msg_lock",
-                                 "SELECT m.status, left(m.content, 1) = '\"' FROM messages m"
-                                 " WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $4"
-                                 " AND " VISIBLE " FOR UPDATE OF m",
-                                 0};
+static struct db_stmt st_lock = {
+    "msg_lock",
+    "SELECT m.status, left(m.content, 1) = '\"', m.role FROM messages m"
+    " WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $4"
+    " AND " VISIBLE " FOR UPDATE OF m",
+    0};
 
 /* $1 org, $2 thread, $3 id (visibility was checked under the row lock); $4 new content or
- * NULL, $5 fold deltas into content, $6 status or NULL, $7 metadata patch or NULL. */
+ * NULL, $5 fold deltas into content, $6 status or NULL, $7 metadata patch or NULL, $8 new
+ * tool_calls or NULL. */
 /* True when this PATCH leaves no pending deltas: new content, or folding them in. */
 #define RESET "($4::text IS NOT NULL OR $5::bool)"
 // clang-format off
@@ -147,7 +160,7 @@ static struct db_stmt st_patch = {
     "   WHEN $5::bool AND m.delta_count > 0 THEN " CONTENT("m") " ELSE m.content END,"
     " delta_count = CASE WHEN " RESET " THEN 0 ELSE m.delta_count END,"
     " delta_bytes = CASE WHEN " RESET " THEN 0 ELSE m.delta_bytes END,"
-    " status = COALESCE($6, m.status),"
+    " status = COALESCE($6, m.status), tool_calls = COALESCE($8, m.tool_calls),"
     " metadata = CASE WHEN $7::jsonb IS NULL THEN m.metadata ELSE ((m.metadata::jsonb"
     "   || COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each($7::jsonb)"
     "   WHERE value <> 'null'::jsonb), '{}'))"
@@ -183,17 +196,34 @@ static struct db_stmt st_clear = {
     " RETURNING n.deleted",
     0};
 
-const struct db_stmt *const messages_db_stmts[] = {
-    &st_append,         &st_append_batch,   &st_insert_initial, &st_lists[0][0][0],
-    &st_lists[0][0][1], &st_lists[0][1][0], &st_lists[0][1][1], &st_lists[1][0][0],
-    &st_lists[1][0][1], &st_lists[1][1][0], &st_lists[1][1][1], &st_get,
-    &st_delta,          &st_delta_min,      &st_lock,           &st_patch,
-    &st_drop_deltas,    &st_delete,         &st_clear,          NULL};
+const struct db_stmt *const messages_db_stmts[] = {&st_append,
+                                                   &st_append_batch,
+                                                   &st_insert_initial,
+                                                   &st_lists[0][0][0],
+                                                   &st_lists[0][0][1],
+                                                   &st_lists[0][1][0],
+                                                   &st_lists[0][1][1],
+                                                   &st_lists[1][0][0],
+                                                   &st_lists[1][0][1],
+                                                   &st_lists[1][1][0],
+                                                   &st_lists[1][1][1],
+                                                   &st_get,
+                                                   &st_delta,
+                                                   &st_delta_min,
+                                                   &st_lock,
+                                                   &st_patch,
+                                                   &st_drop_deltas,
+                                                   &st_delete,
+                                                   &st_clear,
+                                                   &st_all,
+                                                   NULL};
 
-/* The seven text[] literals (id, role, content, name, status, run_id, metadata) for m[0..n). */
-static void build_arrays(const struct message_in *m, int n, struct buf arr[7])
+/* The text[] literals (id, role, content, name, status, run_id, metadata, tool_calls,
+ * tool_call_id) for m[0..n). */
+#define NARRAYS 9
+static void build_arrays(const struct message_in *m, int n, struct buf arr[NARRAYS])
 {
-    for (int c = 0; c < 7; c++) {
+    for (int c = 0; c < NARRAYS; c++) {
         arr[c] = (struct buf){0};
         buf_putc(&arr[c], '{');
     }
@@ -205,14 +235,16 @@ static void build_arrays(const struct message_in *m, int n, struct buf arr[7])
         db_array_add(&arr[4], m[i].status);
         db_array_add(&arr[5], m[i].run_id);
         db_array_add(&arr[6], m[i].metadata);
+        db_array_add(&arr[7], m[i].tool_calls);
+        db_array_add(&arr[8], m[i].tool_call_id);
     }
-    for (int c = 0; c < 7; c++)
+    for (int c = 0; c < NARRAYS; c++)
         buf_putc(&arr[c], '}');
 }
 
-static void free_arrays(struct buf arr[7])
+static void free_arrays(struct buf arr[NARRAYS])
 {
-    for (int c = 0; c < 7; c++)
+    for (int c = 0; c < NARRAYS; c++)
         buf_free(&arr[c]);
 }
 
@@ -220,18 +252,19 @@ enum db_qs messages_db_append(const char *org, const char *user, const char *thr
                               const struct message_in *m, int n, struct db_rows *rows)
 {
     if (n == 1) {
-        const char *params[] = {org,        thread,  user,      m->id,     m->role,
-                                m->content, m->name, m->status, m->run_id, m->metadata};
-        return db_run(&st_append, 10, params, rows);
+        const char *params[] = {org,       thread,      user,          m->id,
+                                m->role,   m->content,  m->name,       m->status,
+                                m->run_id, m->metadata, m->tool_calls, m->tool_call_id};
+        return db_run(&st_append, 12, params, rows);
     }
-    struct buf arr[7];
+    struct buf arr[NARRAYS];
     build_arrays(m, n, arr);
     char count[16];
     snprintf(count, sizeof count, "%d", n);
-    const char *params[] = {org,         thread,      user,        count,
-                            arr[0].data, arr[1].data, arr[2].data, arr[3].data,
-                            arr[4].data, arr[5].data, arr[6].data};
-    enum db_qs qs = db_run(&st_append_batch, 11, params, rows);
+    const char *params[] = {org,         thread,      user,        count,       arr[0].data,
+                            arr[1].data, arr[2].data, arr[3].data, arr[4].data, arr[5].data,
+                            arr[6].data, arr[7].data, arr[8].data};
+    enum db_qs qs = db_run(&st_append_batch, 13, params, rows);
     free_arrays(arr);
     return qs;
 }
@@ -239,12 +272,13 @@ enum db_qs messages_db_append(const char *org, const char *user, const char *thr
 enum db_qs messages_db_insert_initial(struct db_conn *c, const char *org, const char *thread,
                                       const struct message_in *m, int n)
 {
-    struct buf arr[7];
+    struct buf arr[NARRAYS];
     build_arrays(m, n, arr);
-    const char *params[] = {org,         thread,      arr[0].data, arr[1].data, arr[2].data,
-                            arr[3].data, arr[4].data, arr[5].data, arr[6].data};
+    const char *params[] = {org,         thread,      arr[0].data, arr[1].data,
+                            arr[2].data, arr[3].data, arr[4].data, arr[5].data,
+                            arr[6].data, arr[7].data, arr[8].data};
     struct db_rows rows;
-    enum db_qs qs = db_exec(c, &st_insert_initial, 9, params, &rows);
+    enum db_qs qs = db_exec(c, &st_insert_initial, 11, params, &rows);
     db_rows_free(&rows);
     free_arrays(arr);
     return qs;
@@ -262,6 +296,16 @@ enum db_qs messages_db_list(const char *org, const char *user, const char *threa
     if (f->role || f->run_id || f->status)
         return db_run_custom(&st_lists[1][cursor != NULL][asc], 8, params, rows);
     return db_run(&st_lists[0][cursor != NULL][asc], 8, params, rows);
+}
+
+enum db_qs messages_db_all(const char *org, const char *thread, long long after, int limit,
+                           struct db_rows *rows)
+{
+    char a[24], l[16];
+    snprintf(a, sizeof a, "%lld", after);
+    snprintf(l, sizeof l, "%d", limit);
+    const char *params[] = {org, thread, a, l};
+    return db_run(&st_all, 4, params, rows);
 }
 
 enum db_qs messages_db_get(const char *org, const char *user, const char *thread, const char *id,
@@ -320,7 +364,12 @@ static enum db_qs patch_in_tx(struct db_conn *c, void *arg)
     bool in_progress = !strcmp(db_str(&cur, 0, 0), "in_progress");
     bool is_string = !strcmp(db_str(&cur, 0, 1), "t");
     bool same_status = p->status && !strcmp(p->status, db_str(&cur, 0, 0));
+    bool assistant = !strcmp(db_str(&cur, 0, 2), "assistant");
     db_rows_free(&cur);
+    if (p->tool_calls && !assistant) {
+        *refusal = PATCH_NOT_ASSISTANT;
+        return DB_NO_RESULTS;
+    }
     if ((p->status && !in_progress && !same_status) || (p->append && !in_progress)) {
         *refusal = PATCH_FINAL;
         return DB_NO_RESULTS;
@@ -339,9 +388,10 @@ static enum db_qs patch_in_tx(struct db_conn *c, void *arg)
         if (qs <= 0) return qs;
     }
     bool fold = p->status && strcmp(p->status, "in_progress") != 0;
-    const char *params[] = {key[0],           key[1],    key[3],           p->content,
-                            fold ? "t" : "f", p->status, p->metadata_patch};
-    qs = db_exec(c, &st_patch, 7, params, rows);
+    const char *params[] = {
+        key[0],       key[1], key[3], p->content, fold ? "t" : "f", p->status, p->metadata_patch,
+        p->tool_calls};
+    qs = db_exec(c, &st_patch, 8, params, rows);
     if (qs <= 0) return qs < 0 ? qs : DB_HARD_ERROR;
     if (!metadata_fits(db_str(rows, 0, M_METADATA))) {
         db_rows_free(rows);

@@ -18,6 +18,8 @@ enum {
     M_METADATA,
     M_CREATED_US,
     M_UPDATED_US,
+    M_TOOL_CALLS,
+    M_TOOL_CALL_ID,
     M_NCOLS
 };
 
@@ -29,11 +31,13 @@ struct message_in {
     const char *name;
     const char *status;
     const char *run_id;
-    const char *metadata; /* JSON object text or NULL */
+    const char *metadata;     /* JSON object text or NULL */
+    const char *tool_calls;   /* JSON array text or NULL */
+    const char *tool_call_id; /* or NULL */
 };
 
 /* Appends in order to a thread visible to (org, user). DB_NO_RESULTS: no such thread;
- * DB_CONFLICT: a message id exists in the org already. */
+ * DB_CONFLICT: a message id exists in the thread already. */
 enum db_qs messages_db_append(const char *org, const char *user, const char *thread,
                               const struct message_in *m, int n, struct db_rows *rows);
 
@@ -54,6 +58,9 @@ struct message_filter {
 enum db_qs messages_db_list(const char *org, const char *user, const char *thread,
                             const char *cursor, bool asc, const struct message_filter *f, int limit,
                             struct db_rows *rows);
+/* Up to limit messages of a thread (visibility checked already) with seq > after, in seq order. */
+enum db_qs messages_db_all(const char *org, const char *thread, long long after, int limit,
+                           struct db_rows *rows);
 enum db_qs messages_db_get(const char *org, const char *user, const char *thread, const char *id,
                            struct db_rows *rows);
 /* Adds a streamed delta to an in_progress message with string content. DB_NO_RESULTS when the
@@ -68,8 +75,16 @@ struct message_patch {
     const char *append;         /* delta to append, or NULL */
     const char *status;         /* new status, or NULL to keep */
     const char *metadata_patch; /* JSON object to merge, or NULL */
+    const char *tool_calls;     /* JSON array text replacing the tool calls, or NULL */
 };
-enum patch_refusal { PATCH_OK, PATCH_NOT_FOUND, PATCH_FINAL, PATCH_NOT_STRING, PATCH_TOO_LONG };
+enum patch_refusal {
+    PATCH_OK,
+    PATCH_NOT_FOUND,
+    PATCH_FINAL,
+    PATCH_NOT_STRING,
+    PATCH_TOO_LONG,
+    PATCH_NOT_ASSISTANT
+};
 /* The general PATCH in one transaction: validates the transition, applies it, folds deltas into
  * content when the message leaves in_progress or gets new content. */
 enum db_qs messages_db_patch(const char *org, const char *user, const char *thread, const char *id,

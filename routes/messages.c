@@ -14,9 +14,6 @@
 #define MAX_CONTENT_BYTES (512 * 1024)
 #define MAX_BATCH 1000
 
-static const char *const roles[] = {"system", "developer", "user", "assistant", "tool", NULL};
-static const char *const statuses[] = {"in_progress", "completed", "incomplete", NULL};
-
 static void render_message(struct buf *b, const struct db_rows *rows, int i)
 {
     buf_puts(b, "{\"id\":");
@@ -41,142 +38,15 @@ static void render_message(struct buf *b, const struct db_rows *rows, int i)
     buf_json_time(b, db_int(rows, i, M_CREATED_US));
     buf_puts(b, ",\"updated_at\":");
     buf_json_time(b, db_int(rows, i, M_UPDATED_US));
+    if (!db_is_null(rows, i, M_TOOL_CALLS)) {
+        buf_puts(b, ",\"tool_calls\":");
+        buf_puts(b, db_str(rows, i, M_TOOL_CALLS)); /* stored JSON text */
+    }
+    if (!db_is_null(rows, i, M_TOOL_CALL_ID)) {
+        buf_puts(b, ",\"tool_call_id\":");
+        buf_json_str(b, db_str(rows, i, M_TOOL_CALL_ID));
+    }
     buf_putc(b, '}');
-}
-
-enum { F_ID, F_ROLE, F_CONTENT, F_NAME, F_STATUS, F_RUN_ID, F_METADATA, F_COUNT };
-static const struct jfield message_spec[] = {
-    [F_ID] = {"id", JK_ID},
-    [F_ROLE] = {"role", JK_ENUM, .choices = roles},
-    [F_CONTENT] = {"content", JK_ANY},
-    [F_NAME] = {"name", JK_TEXT, .nullable = true, .max = 256},
-    [F_STATUS] = {"status", JK_ENUM, .choices = statuses},
-    [F_RUN_ID] = {"run_id", JK_ID, .nullable = true},
-    [F_METADATA] = {"metadata", JK_METADATA, .nullable = true},
-};
-
-/* Content is a string or an array of parts, each an object with a string "type". */
-static bool content_shape_ok(json_t *c)
-{
-    if (json_is_string(c)) return true;
-    if (!json_is_array(c)) return false;
-    size_t i;
-    json_t *part;
-    json_array_foreach(c, i, part)
-    {
-        if (!json_is_object(part) || !json_is_string(json_object_get(part, "type"))) return false;
-    }
-    return true;
-}
-
-/* Field name for errors: "role" alone, or "messages[3].role" inside a list. */
-static void field_name(char *out, size_t len, const char *prefix, int index, const char *field)
-{
-    if (prefix)
-        snprintf(out, len, "%s[%d].%s", prefix, index, field);
-    else
-        snprintf(out, len, "%s", field);
-}
-
-/* Frees what message_parse allocated for one message. */
-static void message_in_free(struct message_in *m)
-{
-    free((char *)m->id);
-    free((char *)m->content);
-    free((char *)m->metadata);
-}
-
-/*
- * Validates one message object (raw: its exact request bytes) into *m. m owns its id, content
- * and metadata (message_in_free) and borrows name and run_id from obj. Errors go to fe.
- */
-static void message_parse(json_t *obj, struct jspan raw, const char *prefix, int index,
-                          struct message_in *m, struct field_errors *fe)
-{
-    char field[64];
-    memset(m, 0, sizeof *m);
-    if (!json_is_object(obj)) {
-        field_name(field, sizeof field, prefix, index, "");
-        field[strlen(field) - 1] = '\0';
-        field_error(fe, prefix ? field : "body", "must be a message object");
-        return;
-    }
-    struct jval v[F_COUNT];
-    struct field_errors own = {0};
-    jspec_parse(obj, message_spec, F_COUNT, v, &own);
-    if (!v[F_ROLE].present) field_error(&own, "role", "is required");
-    if (!v[F_CONTENT].present)
-        field_error(&own, "content", "is required");
-    else if (!content_shape_ok(v[F_CONTENT].json))
-        field_error(&own, "content", "must be a string or an array of parts with a type");
-    size_t clen = 0;
-    char *content = own.n ? NULL : json_member_text(raw, obj, "content", &clen);
-    if (content && clen > MAX_CONTENT_BYTES)
-        field_error(&own, "content", "must be at most %d bytes", MAX_CONTENT_BYTES);
-    char *metadata = own.n ? NULL : metadata_member(raw, obj, "metadata", &own);
-    for (int i = 0; i < own.n; i++) {
-        field_name(field, sizeof field, prefix, index, own.e[i].field);
-        field_error(fe, field, "%s", own.e[i].message);
-    }
-    if (own.n) {
-        free(content);
-        free(metadata);
-        return;
-    }
-    char *id = malloc(MAX_ID_LEN + 1);
-    if (!id) abort();
-    if (v[F_ID].str)
-        snprintf(id, MAX_ID_LEN + 1, "%s", v[F_ID].str);
-    else
-        auth_uuid(id);
-    m->id = id;
-    m->role = v[F_ROLE].str;
-    m->content = content;
-    m->name = v[F_NAME].str;
-    m->status = v[F_STATUS].str ? v[F_STATUS].str : "completed";
-    m->run_id = v[F_RUN_ID].str;
-    m->metadata = metadata;
-}
-
-void message_list_free(struct message_in *m, int n)
-{
-    for (int i = 0; i < n; i++)
-        message_in_free(&m[i]);
-    free(m);
-}
-
-bool message_list_parse(const struct request *r, json_t *body, const char *key, int max,
-                        struct message_in **out, int *n, struct reply *err)
-{
-    *out = NULL;
-    *n = 0;
-    json_t *arr = json_object_get(body, key);
-    struct field_errors fe = {0};
-    if (!json_is_array(arr) || json_array_size(arr) > (size_t)max) {
-        field_error(&fe, key, "must be an array of at most %d messages", max);
-        *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-        return false;
-    }
-    size_t count = json_array_size(arr);
-    struct jspan raw = {r->body.data, r->body.len}, arr_raw = {NULL, 0}, elem = {NULL, 0};
-    bool have_raw = jspan_member(raw, key, &arr_raw);
-    size_t pos = 0;
-    struct message_in *m = calloc(count ? count : 1, sizeof *m);
-    if (!m) abort();
-    for (size_t i = 0; i < count; i++) {
-        json_t *obj = json_array_get(arr, i);
-        /* Without the raw array (an escaped key), fall back to jansson's rendering. */
-        if (!have_raw || !jspan_next_element(arr_raw, &pos, &elem)) elem = (struct jspan){"", 0};
-        message_parse(obj, elem, key, (int)i, &m[i], &fe);
-    }
-    if (fe.n) {
-        message_list_free(m, (int)count);
-        *err = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-        return false;
-    }
-    *out = m;
-    *n = (int)count;
-    return true;
 }
 
 /* The thread id from the path; false (with a 404) when it cannot name a thread. */
@@ -285,8 +155,8 @@ struct reply messages_list(struct request *r)
     if (!parse_page(r, false, &p, &err)) return err;
     struct field_errors fe = {0};
     struct message_filter f = {0};
-    f.role = query_choice(r, "role", roles, &fe);
-    f.status = query_choice(r, "status", statuses, &fe);
+    f.role = query_choice(r, "role", message_roles, &fe);
+    f.status = query_choice(r, "status", message_statuses, &fe);
     f.run_id = req_query(r, "run_id");
     if (f.run_id && !valid_id(f.run_id)) field_error(&fe, "run_id", "must be an object id");
     if (fe.n) return problem_fields(r, PROB_INVALID_QUERY, &fe);
@@ -343,12 +213,13 @@ struct reply messages_get(struct request *r)
     return message_reply(200, &rows);
 }
 
-enum { P_CONTENT, P_APPEND, P_STATUS, P_METADATA, P_COUNT };
+enum { P_CONTENT, P_APPEND, P_STATUS, P_METADATA, P_TCALLS, P_COUNT };
 static const struct jfield patch_spec[] = {
     [P_CONTENT] = {"content", JK_ANY},
     [P_APPEND] = {"append", JK_STRING},
-    [P_STATUS] = {"status", JK_ENUM, .choices = statuses},
+    [P_STATUS] = {"status", JK_ENUM, .choices = message_statuses},
     [P_METADATA] = {"metadata", JK_METADATA},
+    [P_TCALLS] = {"tool_calls", JK_ANY},
 };
 
 /* Prefer (RFC 7240) is a comma-separated list; return=minimal asks for 204 without a body. */
@@ -370,9 +241,11 @@ static bool prefers_minimal(const struct request *r)
 static struct reply patch_refused(struct request *r, enum patch_refusal why)
 {
     if (why == PATCH_NOT_FOUND) return problem(r, PROB_NOT_FOUND, "no message %s", r->params[1]);
-    if (why == PATCH_NOT_STRING || why == PATCH_TOO_LONG) {
+    if (why == PATCH_NOT_STRING || why == PATCH_TOO_LONG || why == PATCH_NOT_ASSISTANT) {
         struct field_errors fe = {0};
-        if (why == PATCH_NOT_STRING)
+        if (why == PATCH_NOT_ASSISTANT)
+            field_error(&fe, "tool_calls", "only assistant messages have tool calls");
+        else if (why == PATCH_NOT_STRING)
             field_error(&fe, "append", "the message content is not a string");
         else
             field_error(&fe, "append", "the content would exceed %d bytes", MAX_CONTENT_BYTES);
@@ -420,29 +293,33 @@ struct reply messages_update(struct request *r)
     struct jval v[P_COUNT];
     struct field_errors fe = {0};
     jspec_parse(body, patch_spec, P_COUNT, v, &fe);
-    if (v[P_CONTENT].present && !content_shape_ok(v[P_CONTENT].json))
+    if (v[P_CONTENT].present && !content_shape_ok(v[P_CONTENT].json, NULL))
         field_error(&fe, "content", "must be a string or an array of parts with a type");
     if (v[P_CONTENT].present && v[P_APPEND].present)
         field_error(&fe, "append", "cannot be combined with content");
+    if (v[P_TCALLS].present) tool_calls_check(v[P_TCALLS].json, "tool_calls", &fe);
     struct jspan raw = {r->body.data, r->body.len};
     size_t clen = 0;
     char *content = fe.n ? NULL : json_member_text(raw, body, "content", &clen);
     if (clen > MAX_CONTENT_BYTES)
         field_error(&fe, "content", "must be at most %d bytes", MAX_CONTENT_BYTES);
     char *metadata = fe.n ? NULL : metadata_member(raw, body, "metadata", &fe);
+    char *calls = fe.n ? NULL : json_member_text(raw, body, "tool_calls", &clen);
+    if (calls && clen > MAX_CONTENT_BYTES)
+        field_error(&fe, "tool_calls", "must be at most %d bytes", MAX_CONTENT_BYTES);
     struct reply rep;
     struct db_rows rows;
     enum db_qs qs;
     if (fe.n) {
         rep = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
-    } else if (v[P_APPEND].present && !v[P_STATUS].present && !v[P_METADATA].present) {
+    } else if (v[P_APPEND].present && !v[P_STATUS].present && !v[P_METADATA].present && !calls) {
         /* The streaming hot path: one statement. */
         qs = messages_db_append_delta(r->who.org_id, scope_user(r), r->params[0], r->params[1],
                                       v[P_APPEND].str, prefers_minimal(r), &rows);
         rep = qs < 0 ? db_failure(r, qs) : qs == 0 ? append_refused(r) : patched(r, &rows);
         if (qs == 0) db_rows_free(&rows);
     } else {
-        struct message_patch p = {content, v[P_APPEND].str, v[P_STATUS].str, metadata};
+        struct message_patch p = {content, v[P_APPEND].str, v[P_STATUS].str, metadata, calls};
         enum patch_refusal why;
         qs = messages_db_patch(r->who.org_id, scope_user(r), r->params[0], r->params[1], &p, &why,
                                &rows);
@@ -450,6 +327,7 @@ struct reply messages_update(struct request *r)
     }
     free(content);
     free(metadata);
+    free(calls);
     json_decref(body);
     return rep;
 }
