@@ -41,7 +41,24 @@ struct reply messages_get(struct request *r);
 struct reply messages_update(struct request *r);
 struct reply messages_delete(struct request *r);
 struct reply messages_clear(struct request *r);
+/* message_in.c */
 struct message_in;
+struct jspan;
+struct field_errors;
+extern const char *const message_roles[];    /* NULL-terminated */
+extern const char *const message_statuses[]; /* NULL-terminated */
+/* Whether c is a content value for role: an object for "activity", else a string or an array
+ * of parts (objects with a string "type"); role NULL: any role but activity. */
+bool content_shape_ok(json_t *c, const char *role);
+/* Whether calls is an array of {id, type: "function", function: {name, arguments}}; else one
+ * error under field (or field[i]) in fe. */
+bool tool_calls_check(json_t *calls, const char *field, struct field_errors *fe);
+/* Validates one message object (raw: its request bytes) into *m; errors go to fe, named
+ * prefix[index].field inside a list (prefix NULL: a lone message). */
+void message_parse(json_t *obj, struct jspan raw, const char *prefix, int index,
+                   struct message_in *m, struct field_errors *fe);
+/* Frees what message_parse allocated for one message. */
+void message_in_free(struct message_in *m);
 /* Parses body[key], an array of at most max messages; *out (message_list_free) borrows from
  * body, which must outlive it. False with *err set. */
 bool message_list_parse(const struct request *r, json_t *body, const char *key, int max,
@@ -92,6 +109,12 @@ struct reply checkpoints_get(struct request *r);
 struct reply checkpoints_list(struct request *r);
 struct reply checkpoints_delete(struct request *r);
 struct reply checkpoints_prune(struct request *r);
+
+/* agui.c, aguireplay.c */
+struct reply agui_ingest(struct request *r);
+struct reply agui_state(struct request *r);
+struct reply agui_replay_get(struct request *r);
+struct reply agui_replay_post(struct request *r);
 
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */

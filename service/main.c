@@ -9,6 +9,7 @@
 #include "live.h"
 #include "config.h"
 #include "db/checkpoints.h"
+#include "db/agui.h"
 #include "db/events.h"
 #include "db/idempotency.h"
 #include "db/keys.h"
@@ -119,9 +120,9 @@ static int cmd_org_create(const char *name)
 /* Prints the SQL of one prepared statement, or the names of all (for benchmarks and review). */
 static int cmd_sql(const char *name)
 {
-    const struct db_stmt *const *files[] = {keys_db_stmts, threads_db_stmts, messages_db_stmts,
-                                            idem_db_stmts, events_db_stmts,  runs_db_stmts,
-                                            steps_db_stmts};
+    const struct db_stmt *const *files[] = {keys_db_stmts,  threads_db_stmts, messages_db_stmts,
+                                            idem_db_stmts,  events_db_stmts,  runs_db_stmts,
+                                            steps_db_stmts, agui_db_stmts};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
         for (const struct db_stmt *const *st = files[f]; *st; st++) {
             if (!name)

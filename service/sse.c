@@ -13,6 +13,18 @@ void sse_frame(struct buf *b, long long seq, const char *type, const char *json,
     buf_puts(b, "\n\n");
 }
 
+void sse_data_frame(struct buf *b, long long seq, const char *text, size_t len)
+{
+    buf_printf(b, "id: %lld\ndata: ", seq);
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n')
+            buf_puts(b, "\ndata: ");
+        else if (text[i] != '\r')
+            buf_putc(b, text[i]);
+    }
+    buf_puts(b, "\n\n");
+}
+
 bool sse_parse_seq(const char *s, long long *out)
 {
     size_t n = strlen(s);

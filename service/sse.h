@@ -17,6 +17,13 @@
  */
 void sse_frame(struct buf *b, long long seq, const char *type, const char *json, size_t len);
 
+/*
+ * Appends a frame of data only, as AG-UI clients read them: "id: <seq>\ndata: <line>\n...\n".
+ * The text keeps its bytes: each line of it (split at LF; a CR is dropped) is its own data line,
+ * which a reader joins with LF again.
+ */
+void sse_data_frame(struct buf *b, long long seq, const char *text, size_t len);
+
 /* A Last-Event-ID (or after_seq) value: 0-18 digits and nothing else. */
 bool sse_parse_seq(const char *s, long long *out);
 

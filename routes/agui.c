@@ -1,0 +1,178 @@
+/* POST /v1/threads/{id}/agui: AG-UI events stored in the thread's event log and projected, in the
+ * same transaction, into its messages, runs, steps and state (GET /v1/threads/{id}/state). */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agui.h"
+#include "aguiproj.h"
+#include "auth.h"
+#include "db/agui.h"
+#include "db/events.h"
+#include "json.h"
+
+#define MAX_EVENTS 10000
+#define MAX_EVENT_BYTES (256 * 1024)
+
+/* Whether an unknown type can be stored and replayed as AG-UI: upper case, digits and _. */
+static bool agui_type_shape(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128 || s[0] < 'A' || s[0] > 'Z') return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Checks every event before anything touches the database: objects, types, schemas, sizes.
+ * raw[i] receives event i's request bytes. */
+static bool check_events(json_t *events, struct jspan arr_raw, bool have_raw, struct jspan *raw,
+                         struct field_errors *fe)
+{
+    size_t pos = 0, i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        if (!have_raw || !jspan_next_element(arr_raw, &pos, &raw[i])) raw[i] = (struct jspan){0};
+        char at[48];
+        snprintf(at, sizeof at, "events[%zu]", i);
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        if (!json_is_object(ev) || !type) {
+            field_error(fe, at, "must be an AG-UI event: an object with a string type");
+            return false;
+        }
+        if (!agui_type_shape(type)) {
+            field_error(fe, at, "type: must be an AG-UI event type (A-Z, 0-9 and _)");
+            return false;
+        }
+        if (raw[i].n > MAX_EVENT_BYTES) {
+            field_error(fe, at, "must be at most %d bytes", MAX_EVENT_BYTES);
+            return false;
+        }
+        struct agui_error e = {{0}, {0}};
+        if (!agui_event_check(ev, agui_type_parse(type), &e)) {
+            field_error(fe, at, "%s%s%s", e.field, e.field[0] ? ": " : "", e.why);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The request's optional RunAgentInput: checked, and its raw text (malloc'd) for runs that
+ * start without one of their own. */
+static bool check_input(json_t *body, struct jspan raw, char **input_raw, struct field_errors *fe)
+{
+    json_t *in = json_object_get(body, "input");
+    *input_raw = NULL;
+    if (!in || json_is_null(in)) return true;
+    struct agui_error e = {{0}, {0}};
+    if (!agui_input_check(in, &e)) {
+        field_error(fe, "input", "%s%s%s", e.field, e.field[0] ? ": " : "", e.why);
+        return false;
+    }
+    size_t n;
+    *input_raw = json_member_text(raw, body, "input", &n);
+    return true;
+}
+
+/* The reply for a projection that refused event i. */
+static struct reply refused(const struct request *r, const struct aguiproj *p)
+{
+    char at[200];
+    snprintf(at, sizeof at, "events[%d]%s%s", p->err_index, p->err.field[0] ? "." : "",
+             p->err.field);
+    if (p->prob != PROB_VALIDATION_FAILED) return problem(r, p->prob, "%s: %s", at, p->err.why);
+    struct field_errors fe = {0};
+    field_error(&fe, at, "%s", p->err.why);
+    return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+}
+
+static struct reply ingested(struct request *r, struct db_rows *rows)
+{
+    int n = db_nrows(rows);
+    events_publish(r, rows);
+    struct buf b = {0};
+    buf_puts(&b, "{\"object\":\"agui.ingest\",\"thread_id\":");
+    buf_json_str(&b, r->params[0]);
+    if (n > 0)
+        buf_printf(&b, ",\"count\":%d,\"first_seq\":%s,\"last_seq\":%s}", n,
+                   db_str(rows, 0, EV_SEQ), db_str(rows, n - 1, EV_SEQ));
+    else
+        buf_puts(&b, ",\"count\":0,\"first_seq\":null,\"last_seq\":null}");
+    return reply_json(201, &b);
+}
+
+struct reply agui_ingest(struct request *r)
+{
+    const char *thread = r->params[0];
+    if (!valid_id(thread)) return problem(r, PROB_NOT_FOUND, "no thread %s", thread);
+    struct reply err;
+    json_t *body;
+    if (!body_parse(r, &body, &err)) return err;
+    struct field_errors fe = {0};
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        if (strcmp(key, "events") && strcmp(key, "input"))
+            field_error(&fe, key, "is not a known field (events, input)");
+    }
+    json_t *events = json_object_get(body, "events");
+    if (!fe.n && (!json_is_array(events) || json_array_size(events) > MAX_EVENTS))
+        field_error(&fe, "events", "must be an array of at most %d AG-UI events", MAX_EVENTS);
+    struct jspan raw = {r->body.data, r->body.len}, arr = {0};
+    size_t n = fe.n ? 0 : json_array_size(events);
+    struct jspan *spans = calloc(n ? n : 1, sizeof *spans);
+    char *input_raw = NULL;
+    if (!spans) abort();
+    bool have_raw = jspan_member(raw, "events", &arr);
+    bool ok = !fe.n && check_events(events, arr, have_raw, spans, &fe) &&
+              check_input(body, raw, &input_raw, &fe);
+    struct reply rep;
+    if (!ok) {
+        rep = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
+    } else {
+        struct aguiproj p = {.org = r->who.org_id, .user = scope_user(r), .thread = thread};
+        p.input = json_object_get(body, "input");
+        p.input_raw = input_raw;
+        struct db_rows rows;
+        enum db_qs qs = aguiproj_run(&p, events, spans, &rows);
+        if (qs < 0)
+            rep = db_failure(r, qs);
+        else if (qs == 0 && p.not_visible)
+            rep = problem(r, PROB_NOT_FOUND, "no thread %s", thread);
+        else if (qs == 0)
+            rep = refused(r, &p);
+        else
+            rep = ingested(r, &rows);
+        if (qs > 0) db_rows_free(&rows);
+    }
+    free(spans);
+    free(input_raw);
+    json_decref(body);
+    return rep;
+}
+
+struct reply agui_state(struct request *r)
+{
+    const char *thread = r->params[0];
+    if (!valid_id(thread)) return problem(r, PROB_NOT_FOUND, "no thread %s", thread);
+    struct db_rows rows;
+    enum db_qs qs = agui_db_state(r->who.org_id, scope_user(r), thread, &rows);
+    if (qs < 0) return db_failure(r, qs);
+    if (qs == 0) {
+        db_rows_free(&rows);
+        return problem(r, PROB_NOT_FOUND, "no thread %s", thread);
+    }
+    struct buf b = {0};
+    buf_puts(&b, "{\"object\":\"thread.state\",\"thread_id\":");
+    buf_json_str(&b, thread);
+    buf_puts(&b, ",\"state\":");
+    buf_puts(&b, db_is_null(&rows, 0, 0) ? "null" : db_str(&rows, 0, 0));
+    buf_putc(&b, '}');
+    db_rows_free(&rows);
+    return reply_json(200, &b);
+}
