@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cors.h"
 #include "log.h"
 
 struct config cfg;
 
-enum opt_type { OPT_STR, OPT_INT, OPT_SIZE, OPT_BOOL };
+enum opt_type { OPT_STR, OPT_INT, OPT_SIZE, OPT_BOOL, OPT_ORIGINS };
 
 struct option_def {
     const char *flag; /* without leading -- */
@@ -50,6 +51,8 @@ static const struct option_def options[] = {
      "how long a resolved API key is remembered (revocations still apply at once; 0: off)"},
     {"sse-ping-ms", "CONVSTORE_SSE_PING_MS", OPT_INT, &cfg.sse_ping_ms, "15000", 100, 3600000,
      "milliseconds between `: ping` comments on an idle event stream"},
+    {"cors-origins", "CONVSTORE_CORS_ORIGINS", OPT_ORIGINS, &cfg.cors_origins, NULL, 0, 0,
+     "comma-separated origins (scheme://host[:port]) whose pages may call /v1, or * for any"},
     {"log-level", "CONVSTORE_LOG_LEVEL", OPT_STR, &cfg.log_level, "info", 0, 0,
      "debug, info, warn or error"},
     {"auto-migrate", "CONVSTORE_AUTO_MIGRATE", OPT_BOOL, &cfg.auto_migrate, "true", 0, 0,
@@ -59,7 +62,7 @@ static const struct option_def options[] = {
 
 static bool set_option(const struct option_def *o, const char *value, const char *source)
 {
-    char *end;
+    char *end, why[320] = "";
     switch (o->type) {
     case OPT_STR:
         *(const char **)o->target = value;
@@ -85,8 +88,13 @@ static bool set_option(const struct option_def *o, const char *value, const char
             *(size_t *)o->target = (size_t)v;
         return true;
     }
+    case OPT_ORIGINS:
+        if (!cors_origins_valid(value, why, sizeof why)) break;
+        *(const char **)o->target = value;
+        return true;
     }
-    fprintf(stderr, "convstore: invalid value '%s' for %s\n", value, source);
+    fprintf(stderr, "convstore: invalid value '%s' for %s%s%s\n", value, source, *why ? ": " : "",
+            why);
     return false;
 }
 

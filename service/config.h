@@ -20,6 +20,7 @@ struct config {
     bool auto_migrate;
     int auth_cache_ttl_ms;
     int sse_ping_ms;
+    const char *cors_origins; /* NULL: no CORS; see service/cors.h */
 };
 
 extern struct config cfg;

@@ -49,11 +49,12 @@ struct reply {
     struct buf body;
     const char *content_type;
     int64_t etag_version; /* > 0: send ETag: "<n>" */
-    const char *allow;    /* 405: the Allow header */
+    const char *allow;    /* 405 and CORS preflights: the Allow header */
     int retry_after;      /* > 0: Retry-After seconds */
     bool www_authenticate;
     bool close;                     /* Connection: close, and close it after the reply */
     bool replayed;                  /* an Idempotency-Key replay: Idempotent-Replayed: true */
+    bool preflight;                 /* a CORS preflight's answer (service/cors.c) */
     const char *preference_applied; /* Preference-Applied header, or NULL */
     const char *secret_member;      /* a body member an Idempotency-Key replay gives as null */
     stream_fn stream;               /* a streamed body instead of body (text/event-stream) */

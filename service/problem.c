@@ -13,6 +13,8 @@ static const struct problem_info registry[PROB__COUNT] = {
     [PROB_INVALID_CURSOR] = {"invalid_cursor", 400, "Pagination cursor is unknown"},
     [PROB_UNAUTHORIZED] = {"unauthorized", 401, "Missing or invalid API key"},
     [PROB_FORBIDDEN] = {"forbidden", 403, "This key may not do that"},
+    [PROB_CORS_ORIGIN_REFUSED] = {"cors_origin_refused", 403,
+                                  "Browser pages of this origin may not call the API"},
     [PROB_NOT_FOUND] = {"not_found", 404, "Not found"},
     [PROB_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "Method not allowed"},
     [PROB_THREAD_EXISTS] = {"thread_exists", 409, "A thread with this id already exists"},

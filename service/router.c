@@ -41,6 +41,18 @@ static bool method_matches(const char *route_method, const char *method)
     return strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0;
 }
 
+/* Whether the ", "-separated list names method already (two patterns may match one path). */
+static bool list_has(const char *list, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = list; *p;) {
+        if (!strncmp(p, method, n) && (p[n] == ',' || p[n] == '\0')) return true;
+        p += strcspn(p, ",");
+        if (*p) p += 2;
+    }
+    return false;
+}
+
 enum route_result router_match(const struct route *table, size_t n, const char *method,
                                const char *path, const struct route **out,
                                const char *params[MAX_PATH_PARAMS], char **store, char *allow,
@@ -62,7 +74,7 @@ enum route_result router_match(const struct route *table, size_t n, const char *
             return ROUTE_FOUND;
         }
         size_t used = strlen(allow);
-        if (used + strlen(table[i].method) + 3 < allow_len) {
+        if (!list_has(allow, table[i].method) && used + strlen(table[i].method) + 3 < allow_len) {
             if (used) strcat(allow, ", ");
             strcat(allow, table[i].method);
         }

@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "cors.h"
 #include "framing.h"
 #include "idempotency.h"
 #include "live.h"
@@ -141,6 +142,7 @@ static enum MHD_Result send_reply(struct request_state *st, struct reply *rep)
     if (rep->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (rep->www_authenticate)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    cors_add_headers(&st->req, rep, resp);
     enum MHD_Result ok = MHD_queue_response(st->req.conn, rep->status, resp);
     MHD_destroy_response(resp);
     if (ok == MHD_YES) {
@@ -196,6 +198,7 @@ static struct reply dispatch(struct request_state *st)
     case ROUTE_NOT_FOUND:
         return problem(r, PROB_NOT_FOUND, "no route for %s", r->path);
     case ROUTE_METHOD_NOT_ALLOWED: {
+        if (cors_is_preflight(r)) return cors_preflight(r, allow);
         struct reply rep = problem(r, PROB_METHOD_NOT_ALLOWED, "%s is not allowed here", r->method);
         rep.allow = strdup(allow);
         return rep;
@@ -225,7 +228,7 @@ static struct reply dispatch(struct request_state *st)
 
 static enum MHD_Result reply_and_free_allow(struct request_state *st, struct reply rep)
 {
-    /* The Allow string of a 405 is the only heap-owned header value. */
+    /* The Allow string of a 405 or a preflight is the only heap-owned header value. */
     char *allow = (char *)rep.allow;
     enum MHD_Result ok = send_reply(st, &rep);
     free(allow);

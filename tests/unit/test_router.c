@@ -19,6 +19,8 @@ static const struct route table[] = {
     {"GET", "/v1/threads/{}", h, false, false},
     {"DELETE", "/v1/threads/{}", h, false, false},
     {"GET", "/v1/threads/{}/runs/{}", h, false, false},
+    {"PATCH", "/v1/threads/{}/runs/latest", h, false, false},
+    {"GET", "/v1/threads/{}/runs/latest", h, false, false},
 };
 #define N (sizeof table / sizeof table[0])
 
@@ -73,6 +75,10 @@ static void test_method_not_allowed_lists_allow(void **state)
     assert_int_equal(match("POST", "/v1/threads/abc", &rt, params, &store, allow),
                      ROUTE_METHOD_NOT_ALLOWED);
     assert_string_equal(allow, "GET, DELETE");
+    /* Two patterns matching one path name a method they share once. */
+    assert_int_equal(match("POST", "/v1/threads/abc/runs/latest", &rt, params, &store, allow),
+                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(allow, "GET, PATCH");
 }
 
 static void test_head_is_get(void **state)
