@@ -8,6 +8,7 @@
 #include "page.h"
 #include "pool.h"
 #include "problem.h"
+#include "router.h"
 
 /* ops.c */
 struct reply ops_healthz(struct request *r);
@@ -115,6 +116,9 @@ struct reply agui_ingest(struct request *r);
 struct reply agui_state(struct request *r);
 struct reply agui_replay_get(struct request *r);
 struct reply agui_replay_post(struct request *r);
+/* The text/event-stream body of POST .../agui, piece by piece (see service/router.h). */
+struct reply agui_tee(struct request *r, enum sink_call call, const char *data, size_t len,
+                      void **state);
 
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */
