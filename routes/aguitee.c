@@ -151,11 +151,11 @@ struct reply agui_tee(struct request *r, enum sink_call call, const char *data, 
         t->events = json_array();
         *state = t;
     }
-    if (call == SINK_DATA && !t->failed) {
-        enum sse_read e = sse_read_feed(&t->rd, data, len, on_frame, t);
+    if (call == SINK_DATA) {
+        enum sse_read e = t->failed ? SSE_OK : sse_read_feed(&t->rd, data, len, on_frame, t);
         if (e != SSE_OK)
             stream_problem(r, t, e);
-        else
+        else if (!t->failed)
             take_piece(r, t);
         return (struct reply){0};
     }
