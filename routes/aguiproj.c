@@ -87,7 +87,7 @@ bool ap_add_message(struct tx *t, struct message_in *m, const char *field)
     if (qs == DB_CONFLICT)
         return ap_refuse(t, PROB_MESSAGE_EXISTS, field, "the thread has a message %s already",
                          m->id);
-    return qs > 0 || ap_refuse(t, PROB_INTERNAL_ERROR, field, "the message could not be stored");
+    return qs > 0; /* a database failure: the caller answers it */
 }
 
 /* Whether message id exists (its role into role_out, when given). */
@@ -308,7 +308,7 @@ static bool project(struct tx *t, int i)
         if (!st->run[0]) snprintf(st->run, sizeof st->run, "%s", run);
     }
     json_decref(list);
-    if (!ok && t->p->err_index != i) /* a rule of the order, not a refusal of the database */
+    if (!ok && t->p->err_index != i && e.why[0]) /* a rule of the order was broken */
         ap_refuse(t, PROB_VALIDATION_FAILED, e.field, "%s", e.why);
     const char *open = agui_ctx_run(t->ctx);
     if (type == AG_RUN_STARTED || type == AG_RUN_FINISHED)
@@ -368,6 +368,7 @@ static void reset(struct tx *t)
     t->ctx = t->state = NULL;
     t->state_set = t->opened_here = false;
     t->p->err_index = -1;
+    t->db_err = 0;
 }
 
 static enum db_qs body(struct db_conn *c, void *arg)
@@ -377,8 +378,13 @@ static enum db_qs body(struct db_conn *c, void *arg)
     enum db_qs qs = load(t);
     if (qs <= 0) return qs;
     for (int i = 0; i < (int)t->n; i++) {
+        /* Not applied: a refusal of event i, or the database failed (a timeout, a deadlock, the
+         * connection lost; retryable, so 503), or a bug. */
         if (!project(t, i))
-            return t->p->prob == PROB_INTERNAL_ERROR ? DB_HARD_ERROR : DB_NO_RESULTS;
+            return t->p->err_index == i               ? DB_NO_RESULTS
+                   : t->db_err == DB_HARD_ERROR       ? DB_HARD_ERROR
+                   : t->db_err < 0 || db_tx_failed(c) ? DB_UNAVAILABLE
+                                                      : DB_HARD_ERROR;
         describe(t, i);
     }
     char *ctx = ap_text_of(t->ctx);

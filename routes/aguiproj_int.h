@@ -26,7 +26,8 @@ struct tx {
     struct stored *st;
     struct event_in *ev;
     struct db_rows *rows;
-    int index; /* the event being applied */
+    int index;         /* the event being applied */
+    enum db_qs db_err; /* a database failure a nested transaction rolled back, or 0 */
 };
 
 /* Refuses event t->index: p's error fields are set; returns false. */

@@ -43,6 +43,7 @@ bool ap_close_message(struct tx *t, json_t *ev)
     enum db_qs qs =
         messages_db_patch(t->p->org, NULL, t->p->thread, ap_str(ev, "messageId"), &mp, &why, &rows);
     db_rows_free(&rows);
+    if (qs < 0) t->db_err = qs; /* its savepoint is rolled back: the transaction looks fine */
     return qs >= 0;
 }
 
@@ -248,7 +249,7 @@ bool ap_snapshot_messages(struct tx *t, json_t *ev)
         struct owned o = {0};
         ok = convert(t, m, element(obj, "messages", i), &c, &o, "messages") &&
              agui_db_replace(t->p->org, t->p->thread, c.id, c.role, c.content, c.name, c.tool_calls,
-                             c.tool_call_id) >= 0;
+                             c.tool_call_id, agui_ctx_streaming(t->ctx, c.id)) >= 0;
         owned_free(&o);
     }
     ok = ok && append_converted(t, msgs, obj, "messages", fresh, count, "messages");
@@ -267,7 +268,7 @@ bool ap_snapshot_activity(struct tx *t, json_t *ev)
     bool ok;
     if (qs > 0) {
         ok = agui_db_replace(t->p->org, t->p->thread, id, "activity", content,
-                             ap_str(ev, "activityType"), NULL, NULL) >= 0;
+                             ap_str(ev, "activityType"), NULL, NULL, false) >= 0;
     } else {
         struct message_in m = {.id = id, .role = "activity", .content = content};
         m.name = ap_str(ev, "activityType");
@@ -302,7 +303,7 @@ bool ap_patch_activity(struct tx *t, json_t *ev)
     if (ok) {
         char *content = ap_text_of(doc);
         ok = agui_db_replace(t->p->org, t->p->thread, id, "activity", content,
-                             ap_str(ev, "activityType"), NULL, NULL) >= 0;
+                             ap_str(ev, "activityType"), NULL, NULL, false) >= 0;
         free(content);
     }
     json_decref(doc);

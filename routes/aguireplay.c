@@ -36,7 +36,29 @@ static void member_raw(struct buf *b, const char *name, const char *json)
     buf_puts(b, json);
 }
 
-/* Row i of message rows as an AG-UI message. */
+/* Content parts (an array made through the REST API) as the one string AG-UI's assistant,
+ * system and developer messages hold: their text parts, joined. */
+static void parts_as_text(struct buf *b, const char *content)
+{
+    json_t *parts = json_loads(content, 0, NULL);
+    struct buf text = {0};
+    size_t i;
+    json_t *p;
+    json_array_foreach(parts, i, p)
+    {
+        const char *t = json_string_value(json_object_get(p, "text"));
+        if (t) buf_puts(&text, t);
+    }
+    json_decref(parts);
+    buf_puts(b, ",\"content\":");
+    buf_putc(&text, '\0');
+    buf_json_str(b, text.data);
+    buf_free(&text);
+}
+
+/* Row i of message rows as an AG-UI message. Messages made through the REST API get the shape
+ * the client's schema takes: a tool message without tool_call_id answers "", string content
+ * where AG-UI wants a string. */
 static void render_agui_message(struct buf *b, const struct db_rows *rows, int i)
 {
     const char *role = db_str(rows, i, M_ROLE), *content = db_str(rows, i, M_CONTENT);
@@ -44,7 +66,12 @@ static void render_agui_message(struct buf *b, const struct db_rows *rows, int i
     buf_json_str(b, db_str(rows, i, M_ID));
     buf_puts(b, ",\"role\":");
     buf_json_str(b, role);
-    if (strcmp(content, "null") != 0) member_raw(b, "content", content);
+    bool text_only = !strcmp(role, "assistant") || !strcmp(role, "system") ||
+                     !strcmp(role, "developer") || !strcmp(role, "reasoning");
+    if (content[0] == '[' && text_only)
+        parts_as_text(b, content);
+    else if (strcmp(content, "null") != 0)
+        member_raw(b, "content", content);
     bool activity = !strcmp(role, "activity");
     bool named = !strcmp(role, "user") || !strcmp(role, "assistant") || !strcmp(role, "system") ||
                  !strcmp(role, "developer");
@@ -52,11 +79,13 @@ static void render_agui_message(struct buf *b, const struct db_rows *rows, int i
         buf_puts(b, activity ? ",\"activityType\":" : ",\"name\":");
         buf_json_str(b, db_str(rows, i, M_NAME));
     }
-    if (!db_is_null(rows, i, M_TOOL_CALLS) && !strcmp(role, "assistant"))
-        member_raw(b, "toolCalls", db_str(rows, i, M_TOOL_CALLS));
-    if (!db_is_null(rows, i, M_TOOL_CALL_ID)) {
+    if (!db_is_null(rows, i, M_TOOL_CALLS) && !strcmp(role, "assistant")) {
+        buf_puts(b, ",\"toolCalls\":");
+        buf_json_compact(b, db_str(rows, i, M_TOOL_CALLS));
+    }
+    if (!db_is_null(rows, i, M_TOOL_CALL_ID) || !strcmp(role, "tool")) {
         buf_puts(b, ",\"toolCallId\":");
-        buf_json_str(b, db_str(rows, i, M_TOOL_CALL_ID));
+        buf_json_str(b, db_is_null(rows, i, M_TOOL_CALL_ID) ? "" : db_str(rows, i, M_TOOL_CALL_ID));
     }
     const char *metadata = db_str(rows, i, M_METADATA);
     if (strcmp(metadata, "{}") != 0) member_raw(b, "metadata", metadata);
