@@ -98,7 +98,8 @@ static struct db_stmt st_events = {
     "agui_events",
     "SELECT e.seq, e.type, e.run_id, e.data, t.last_event_seq FROM threads t LEFT JOIN LATERAL"
     " (SELECT seq, type, run_id, data FROM events WHERE org_id = $1 AND thread_id = $2"
-    " AND seq > $4::int8 AND ($5::text IS NULL OR run_id = $5) AND type ~ '^[A-Z][A-Z0-9_]*$'"
+    " AND seq > $4::int8 AND seq < $7::int8 AND ($5::text IS NULL OR run_id = $5)"
+    " AND type ~ '^[A-Z][A-Z0-9_]*$'"
     " ORDER BY seq LIMIT $6) e ON true WHERE " VISIBLE("t") " ORDER BY e.seq",
     0};
 
@@ -211,13 +212,14 @@ enum db_qs agui_db_state(const char *org, const char *user, const char *thread,
 }
 
 enum db_qs agui_db_events(const char *org, const char *user, const char *thread, long long after,
-                          const char *run_id, int limit, struct db_rows *rows)
+                          long long before, const char *run_id, int limit, struct db_rows *rows)
 {
-    char a[24], l[16];
+    char a[24], b[24], l[16];
     snprintf(a, sizeof a, "%lld", after);
+    snprintf(b, sizeof b, "%lld", before);
     snprintf(l, sizeof l, "%d", limit);
-    const char *params[] = {org, thread, user, a, run_id, l};
-    return db_run(&st_events, 6, params, rows);
+    const char *params[] = {org, thread, user, a, run_id, l, b};
+    return db_run(&st_events, 7, params, rows);
 }
 
 enum db_qs agui_db_run_input(const char *org, const char *thread, const char *run,

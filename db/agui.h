@@ -50,11 +50,11 @@ enum db_qs agui_db_state(const char *org, const char *user, const char *thread,
 
 /* Replays. Columns of agui_db_events rows. */
 enum agui_ev_col { AE_SEQ, AE_TYPE, AE_RUN_ID, AE_DATA, AE_LAST_SEQ };
-/* Up to limit of the thread's AG-UI events (upper-case types) after seq `after`, of run_id
- * (NULL: all). No rows: not visible; else the first row carries AE_LAST_SEQ and an empty page is
- * one row of NULL events. */
+/* Up to limit of the thread's AG-UI events (upper-case types) with after < seq < before, of
+ * run_id (NULL: all). No rows: not visible; else the first row carries AE_LAST_SEQ and an empty
+ * page is one row of NULL events. */
 enum db_qs agui_db_events(const char *org, const char *user, const char *thread, long long after,
-                          const char *run_id, int limit, struct db_rows *rows);
+                          long long before, const char *run_id, int limit, struct db_rows *rows);
 /* The input a run was stored with (rows: (input)). */
 enum db_qs agui_db_run_input(const char *org, const char *thread, const char *run,
                              struct db_rows *rows);

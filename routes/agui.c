@@ -27,8 +27,38 @@ static bool agui_type_shape(const char *s)
     return true;
 }
 
-/* Checks every event before anything touches the database: objects, types, schemas, sizes.
- * raw[i] receives event i's request bytes. */
+/* Checks one event (raw: its bytes) before anything touches the database: an object, its type,
+ * its schema, its size. Errors are named "<what>[<i>]". */
+static bool check_event(json_t *ev, struct jspan raw, const char *what, size_t i,
+                        struct field_errors *fe)
+{
+    char at[48];
+    snprintf(at, sizeof at, "%s[%zu]", what, i);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (!json_is_object(ev) || !type) {
+        field_error(fe, at, "must be an AG-UI event: an object with a string type");
+        return false;
+    }
+    if (!agui_type_shape(type)) {
+        field_error(fe, at, "type: must be an AG-UI event type (A-Z, 0-9 and _)");
+        return false;
+    }
+    if (raw.n > MAX_EVENT_BYTES) {
+        field_error(fe, at, "must be at most %d bytes", MAX_EVENT_BYTES);
+        return false;
+    }
+    struct agui_error e = {{0}, {0}};
+    if (agui_event_check(ev, agui_type_parse(type), &e)) return true;
+    field_error(fe, at, "%s%s%s", e.field, e.field[0] ? ": " : "", e.why);
+    return false;
+}
+
+bool agui_frame_check(json_t *ev, struct jspan raw, long frame, struct field_errors *fe)
+{
+    return check_event(ev, raw, "frames", (size_t)frame, fe);
+}
+
+/* Checks every event of the body; raw[i] receives event i's request bytes. */
 static bool check_events(json_t *events, struct jspan arr_raw, bool have_raw, struct jspan *raw,
                          struct field_errors *fe)
 {
@@ -37,26 +67,7 @@ static bool check_events(json_t *events, struct jspan arr_raw, bool have_raw, st
     json_array_foreach(events, i, ev)
     {
         if (!have_raw || !jspan_next_element(arr_raw, &pos, &raw[i])) raw[i] = (struct jspan){0};
-        char at[48];
-        snprintf(at, sizeof at, "events[%zu]", i);
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        if (!json_is_object(ev) || !type) {
-            field_error(fe, at, "must be an AG-UI event: an object with a string type");
-            return false;
-        }
-        if (!agui_type_shape(type)) {
-            field_error(fe, at, "type: must be an AG-UI event type (A-Z, 0-9 and _)");
-            return false;
-        }
-        if (raw[i].n > MAX_EVENT_BYTES) {
-            field_error(fe, at, "must be at most %d bytes", MAX_EVENT_BYTES);
-            return false;
-        }
-        struct agui_error e = {{0}, {0}};
-        if (!agui_event_check(ev, agui_type_parse(type), &e)) {
-            field_error(fe, at, "%s%s%s", e.field, e.field[0] ? ": " : "", e.why);
-            return false;
-        }
+        if (!check_event(ev, raw[i], "events", i, fe)) return false;
     }
     return true;
 }
@@ -78,11 +89,13 @@ static bool check_input(json_t *body, struct jspan raw, char **input_raw, struct
     return true;
 }
 
-/* The reply for a projection that refused event i. */
-static struct reply refused(const struct request *r, const struct aguiproj *p)
+/* The reply for a projection that refused event p->err_index (of "events", or "frames" from
+ * base on). */
+struct reply agui_refused(const struct request *r, const struct aguiproj *p, const char *what,
+                          long base)
 {
     char at[200];
-    snprintf(at, sizeof at, "events[%d]%s%s", p->err_index, p->err.field[0] ? "." : "",
+    snprintf(at, sizeof at, "%s[%ld]%s%s", what, base + p->err_index, p->err.field[0] ? "." : "",
              p->err.field);
     if (p->prob != PROB_VALIDATION_FAILED) return problem(r, p->prob, "%s: %s", at, p->err.why);
     struct field_errors fe = {0};
@@ -90,19 +103,25 @@ static struct reply refused(const struct request *r, const struct aguiproj *p)
     return problem_fields(r, PROB_VALIDATION_FAILED, &fe);
 }
 
+/* The reply to an ingest of count events, seqs first..last. */
+struct reply agui_summary(const struct request *r, long count, long long first, long long last)
+{
+    struct buf b = {0};
+    buf_puts(&b, "{\"object\":\"agui.ingest\",\"thread_id\":");
+    buf_json_str(&b, r->params[0]);
+    if (count > 0)
+        buf_printf(&b, ",\"count\":%ld,\"first_seq\":%lld,\"last_seq\":%lld}", count, first, last);
+    else
+        buf_puts(&b, ",\"count\":0,\"first_seq\":null,\"last_seq\":null}");
+    return reply_json(201, &b);
+}
+
 static struct reply ingested(struct request *r, struct db_rows *rows)
 {
     int n = db_nrows(rows);
     events_publish(r, rows);
-    struct buf b = {0};
-    buf_puts(&b, "{\"object\":\"agui.ingest\",\"thread_id\":");
-    buf_json_str(&b, r->params[0]);
-    if (n > 0)
-        buf_printf(&b, ",\"count\":%d,\"first_seq\":%s,\"last_seq\":%s}", n,
-                   db_str(rows, 0, EV_SEQ), db_str(rows, n - 1, EV_SEQ));
-    else
-        buf_puts(&b, ",\"count\":0,\"first_seq\":null,\"last_seq\":null}");
-    return reply_json(201, &b);
+    return n ? agui_summary(r, n, db_int(rows, 0, EV_SEQ), db_int(rows, n - 1, EV_SEQ))
+             : agui_summary(r, 0, 0, 0);
 }
 
 struct reply agui_ingest(struct request *r)
@@ -145,7 +164,7 @@ struct reply agui_ingest(struct request *r)
         else if (qs == 0 && p.not_visible)
             rep = problem(r, PROB_NOT_FOUND, "no thread %s", thread);
         else if (qs == 0)
-            rep = refused(r, &p);
+            rep = agui_refused(r, &p, "events", 0);
         else
             rep = ingested(r, &rows);
         if (qs > 0) db_rows_free(&rows);

@@ -31,4 +31,18 @@ struct aguiproj {
 enum db_qs aguiproj_run(struct aguiproj *p, json_t *events, const struct jspan *raw,
                         struct db_rows *rows);
 
+/* Shared by the two ways of ingesting (routes/agui.c, routes/aguitee.c). */
+struct request;
+struct reply;
+struct field_errors;
+/* Checks one streamed frame's event (raw: its text) as a body's events are checked, naming it
+ * frames[<frame>]. */
+bool agui_frame_check(json_t *ev, struct jspan raw, long frame, struct field_errors *fe);
+/* The reply for a projection that refused event p->err_index: 400 or 409 naming
+ * <what>[<base + index>]. */
+struct reply agui_refused(const struct request *r, const struct aguiproj *p, const char *what,
+                          long base);
+/* The 201 reply to an ingest of count events with seqs first..last. */
+struct reply agui_summary(const struct request *r, long count, long long first, long long last);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agui.h"
+#include "aguiview.h"
 #include "db/agui.h"
 #include "db/messages.h"
 #include "json.h"
@@ -168,50 +169,196 @@ static enum db_qs with_input(const struct replay *rp, const char *data, const ch
     return qs < 0 ? qs : DB_ONE_RESULT;
 }
 
-static void abandoned_error(struct buf *out, long long seq)
+/* Where replayed events go: SSE frames, a view, a compaction. */
+typedef void (*emit_fn)(void *cls, long long seq, const char *text, size_t len);
+
+static void to_frames(void *cls, long long seq, const char *text, size_t len)
+{
+    sse_data_frame(cls, seq, text, len);
+}
+
+static void to_view(void *cls, long long seq, const char *text, size_t len)
+{
+    json_t *ev = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    if (ev) aguiview_apply(cls, ev);
+    json_decref(ev);
+}
+
+/* A replay in progress: where it is, and whether the stream it sent has a run open. */
+struct cursor {
+    const struct replay *rp;
+    long long after, before;
+    bool open;
+};
+
+static void abandoned_error(emit_fn emit, void *cls, long long seq)
 {
     static const char text[] = "{\"type\":\"RUN_ERROR\",\"message\":\"the run was abandoned: "
                                "another run started before it finished\","
                                "\"code\":\"convstore.abandoned\"}";
-    sse_data_frame(out, seq, text, sizeof text - 1);
+    emit(cls, seq, text, sizeof text - 1);
 }
 
-/* events: the stored events after rp->after, repaired so the stock client takes them. */
-static enum db_qs replay_events(const struct replay *rp, struct buf *out, long long *last_seq)
+/* The next page of stored events after cur->after, repaired so the stock client takes them:
+ * RUN_STARTED gets its run's stored input when it has none, and a run left open when another
+ * starts is closed by a RUN_ERROR. *more: a full page was read. */
+static enum db_qs replay_page(struct cursor *cur, emit_fn emit, void *cls, bool *more,
+                              long long *last_seq)
 {
-    long long after = rp->after;
-    bool open = false;
-    struct buf ev = {0};
-    enum db_qs qs;
-    for (;;) {
-        struct db_rows rows;
-        qs = agui_db_events(rp->org, rp->user, rp->thread, after, rp->run_id[0] ? rp->run_id : NULL,
-                            PAGE, &rows);
-        if (qs <= 0) break;
-        *last_seq = db_int(&rows, 0, AE_LAST_SEQ);
-        int n = db_is_null(&rows, 0, AE_SEQ) ? 0 : db_nrows(&rows);
-        for (int i = 0; i < n && qs > 0; i++) {
-            const char *type = db_str(&rows, i, AE_TYPE), *data = db_str(&rows, i, AE_DATA);
-            long long seq = db_int(&rows, i, AE_SEQ);
-            ev.len = 0;
-            if (!strcmp(type, "RUN_STARTED")) {
-                if (open) abandoned_error(out, after);
-                open = true;
-                qs = with_input(
-                    rp, data, db_is_null(&rows, i, AE_RUN_ID) ? NULL : db_str(&rows, i, AE_RUN_ID),
-                    &ev);
-            } else {
-                if (!strcmp(type, "RUN_FINISHED") || !strcmp(type, "RUN_ERROR")) open = false;
-                buf_puts(&ev, data);
-            }
-            sse_data_frame(out, seq, ev.data, ev.len);
-            after = seq;
-        }
+    const struct replay *rp = cur->rp;
+    struct db_rows rows;
+    enum db_qs qs = agui_db_events(rp->org, rp->user, rp->thread, cur->after, cur->before,
+                                   rp->run_id[0] ? rp->run_id : NULL, PAGE, &rows);
+    if (qs <= 0) {
         db_rows_free(&rows);
-        if (n < PAGE) break;
+        return qs;
+    }
+    if (last_seq) *last_seq = db_int(&rows, 0, AE_LAST_SEQ);
+    int n = db_is_null(&rows, 0, AE_SEQ) ? 0 : db_nrows(&rows);
+    struct buf ev = {0};
+    for (int i = 0; i < n && qs > 0; i++) {
+        const char *type = db_str(&rows, i, AE_TYPE), *data = db_str(&rows, i, AE_DATA);
+        long long seq = db_int(&rows, i, AE_SEQ);
+        ev.len = 0;
+        if (!strcmp(type, "RUN_STARTED")) {
+            if (cur->open) abandoned_error(emit, cls, cur->after);
+            cur->open = true;
+            const char *run = db_is_null(&rows, i, AE_RUN_ID) ? NULL : db_str(&rows, i, AE_RUN_ID);
+            qs = with_input(rp, data, run, &ev);
+        } else {
+            if (!strcmp(type, "RUN_FINISHED") || !strcmp(type, "RUN_ERROR")) cur->open = false;
+            buf_puts(&ev, data);
+        }
+        if (qs > 0) emit(cls, seq, ev.data, ev.len);
+        cur->after = seq;
     }
     buf_free(&ev);
+    db_rows_free(&rows);
+    *more = n == PAGE;
     return qs;
+}
+
+/* Every page from cur on. */
+static enum db_qs replay_all(struct cursor *cur, emit_fn emit, void *cls, long long *last_seq)
+{
+    bool more = true;
+    enum db_qs qs = DB_ONE_RESULT;
+    while (more && qs > 0)
+        qs = replay_page(cur, emit, cls, &more, last_seq);
+    return qs;
+}
+
+/* The view a client has after the stream up to seq `upto`. */
+static enum db_qs view_at(const struct replay *rp, long long upto, struct aguiview *v)
+{
+    struct replay all = *rp;
+    all.run_id[0] = '\0';
+    struct cursor cur = {&all, 0, upto + 1, false};
+    aguiview_init(v);
+    return replay_all(&cur, to_view, v, NULL);
+}
+
+/* The lead-in frames that let a client resume in the middle of a run at seq `at` (none when
+ * no run is open there); *open: whether one is. */
+static enum db_qs lead_in(const struct replay *rp, long long at, struct buf *out, bool *open)
+{
+    struct aguiview v;
+    enum db_qs qs = view_at(rp, at, &v);
+    *open = qs >= 0 && aguiview_in_run(&v);
+    if (*open) {
+        json_t *lead = aguiview_lead_in(&v, rp->thread);
+        size_t i;
+        json_t *e;
+        json_array_foreach(lead, i, e)
+        {
+            char *text = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (!text) abort();
+            sse_data_frame(out, at, text, strlen(text));
+            free(text);
+        }
+        json_decref(lead);
+    }
+    aguiview_free(&v);
+    return qs;
+}
+
+/* events: the stored events after rp->after (after a lead-in when that is inside a run). */
+static enum db_qs replay_events(const struct replay *rp, struct buf *out, long long *last_seq)
+{
+    struct cursor cur = {rp, rp->after, NO_SEQ, false};
+    enum db_qs qs = rp->after > 0 ? lead_in(rp, rp->after, out, &cur.open) : DB_ONE_RESULT;
+    return qs < 0 ? qs : replay_all(&cur, to_frames, out, last_seq);
+}
+
+static void compacted(void *cls, long long seq, json_t *ev)
+{
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) abort();
+    sse_data_frame(cls, seq, text, strlen(text));
+    free(text);
+}
+
+static void to_compact(void *cls, long long seq, const char *text, size_t len)
+{
+    json_t *ev = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    if (ev) aguicompact_feed(cls, seq, ev);
+    json_decref(ev);
+}
+
+/* compact: the events stream reduced as compactEvents reduces it. */
+static enum db_qs replay_compact(const struct replay *rp, struct buf *out, long long *last_seq)
+{
+    struct cursor cur = {rp, rp->after, NO_SEQ, false};
+    struct aguicompact *c = aguicompact_new(compacted, out);
+    enum db_qs qs = replay_all(&cur, to_compact, c, last_seq);
+    aguicompact_finish(c);
+    return qs;
+}
+
+/* --- following ------------------------------------------------------------------------------ */
+
+struct follow {
+    struct replay rp;
+    struct cursor cur;
+};
+
+static int follow_read(void *cls, long long *last, struct buf *out, bool *more)
+{
+    struct follow *f = cls;
+    f->cur.after = *last;
+    enum db_qs qs = replay_page(&f->cur, to_frames, out, more, NULL);
+    *last = f->cur.after;
+    return qs < 0 ? -1 : qs;
+}
+
+static void follow_free(void *cls)
+{
+    free(cls);
+}
+
+/* The replay, then live events as they are ingested. A snapshot while a run is open is the
+ * lead-in of that run, so the events that follow apply. */
+static struct reply follow(struct request *r, const struct replay *rp, long long last_seq)
+{
+    struct follow *f = calloc(1, sizeof *f);
+    if (!f) abort();
+    f->rp = *rp;
+    f->cur = (struct cursor){&f->rp, rp->after, NO_SEQ, false};
+    struct buf lead = {0};
+    enum db_qs qs = DB_ONE_RESULT;
+    if (rp->mode == MODE_SNAPSHOT) {
+        f->cur.after = last_seq;
+        qs = lead_in(rp, last_seq, &lead, &f->cur.open);
+        if (qs >= 0 && !f->cur.open) qs = replay_snapshot(rp, last_seq, &lead);
+    } else if (rp->after > 0) {
+        qs = lead_in(rp, rp->after, &lead, &f->cur.open);
+    }
+    if (qs < 0) {
+        buf_free(&lead);
+        free(f);
+        return db_failure(r, qs);
+    }
+    return stream_from(r, f->cur.after, &lead, follow_read, f, follow_free);
 }
 
 /* --- parameters --------------------------------------------------------------------------- */
@@ -301,16 +448,20 @@ static struct reply replay(struct request *r, struct replay *rp)
     rp->user = scope_user(r);
     rp->thread = r->params[0];
     struct db_rows rows;
-    enum db_qs qs = agui_db_events(rp->org, rp->user, rp->thread, NO_SEQ - 1, NULL, 1, &rows);
+    enum db_qs qs =
+        agui_db_events(rp->org, rp->user, rp->thread, NO_SEQ - 1, NO_SEQ, NULL, 1, &rows);
     long long last_seq = qs > 0 ? db_int(&rows, 0, AE_LAST_SEQ) : 0;
     db_rows_free(&rows);
     if (qs < 0) return db_failure(r, qs);
     if (qs == 0) return problem(r, PROB_NOT_FOUND, "no thread %s", rp->thread);
+    if (rp->follow) return follow(r, rp, last_seq);
     struct buf out = {0};
     if (rp->mode == MODE_SNAPSHOT)
         qs = replay_snapshot(rp, last_seq, &out);
-    else
+    else if (rp->mode == MODE_EVENTS)
         qs = replay_events(rp, &out, &last_seq);
+    else
+        qs = replay_compact(rp, &out, &last_seq);
     if (qs < 0) {
         buf_free(&out);
         return db_failure(r, qs);

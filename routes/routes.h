@@ -8,6 +8,7 @@
 #include "page.h"
 #include "pool.h"
 #include "problem.h"
+#include "router.h"
 
 /* ops.c */
 struct reply ops_healthz(struct request *r);
@@ -70,6 +71,13 @@ struct reply events_append(struct request *r);
 struct reply events_list(struct request *r);
 struct reply events_get(struct request *r);
 struct reply events_stream(struct request *r);
+/* Reads the database after *last into out (frames), advancing *last past what it read; sets
+ * *more when there is more to read now. 1: fine, 0: the thread is gone, < 0: try again. */
+typedef int (*stream_source_fn)(void *cls, long long *last, struct buf *out, bool *more);
+/* A live stream of thread r->params[0] whose frames come from source (cls, freed with cls_free
+ * once the stream ends), after seq `after`, starting with the frames in *lead (taken). */
+struct reply stream_from(struct request *r, long long after, struct buf *lead,
+                         stream_source_fn source, void *cls, void (*cls_free)(void *));
 struct buf;
 /* Renders row i of event rows (db/events.h columns) as the event object. */
 void render_event(struct buf *b, const struct db_rows *rows, int i);
@@ -115,6 +123,9 @@ struct reply agui_ingest(struct request *r);
 struct reply agui_state(struct request *r);
 struct reply agui_replay_get(struct request *r);
 struct reply agui_replay_post(struct request *r);
+/* The text/event-stream body of POST .../agui, piece by piece (see service/router.h). */
+struct reply agui_tee(struct request *r, enum sink_call call, const char *data, size_t len,
+                      void **state);
 
 /* common.c */
 /* The reply for a failed database call (qs < 0): 503 when unreachable, else 500. */

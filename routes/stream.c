@@ -44,6 +44,11 @@ struct stream {
     long long last;     /* every event up to this seq has been sent or filtered out */
     long long thread_n; /* the thread's incarnation: another one means it was deleted */
     bool need_catch_up, done, client_left;
+    /* Another source of frames than the event list (AG-UI replays): it reads the database
+     * after *last into out, and the hub only tells the stream that there is news. */
+    stream_source_fn source;
+    void *source_cls;
+    void (*source_free)(void *cls);
     struct buf out;
     size_t out_off;
     long long next_ping_ms;
@@ -60,6 +65,7 @@ static long long now_ms(void)
  * is gone, < 0: the database failed (try again later). */
 static int catch_up(struct stream *s)
 {
+    if (s->source) return s->source(s->source_cls, &s->last, &s->out, &s->need_catch_up);
     struct db_rows rows;
     enum db_qs qs =
         events_db_list(s->org, s->scoped ? s->user : NULL, s->thread, s->last,
@@ -102,7 +108,7 @@ static void take(struct stream *s)
             break;
         }
         if (e->seq <= s->last) continue;
-        if (e->seq > s->last + 1) {
+        if (e->seq > s->last + 1 || s->source) {
             s->need_catch_up = true; /* an earlier one is published late: read it */
             break;
         }
@@ -164,6 +170,7 @@ static void stream_free(void *cls)
 {
     struct stream *s = cls;
     hub_unsubscribe(s->sub);
+    if (s->source_free) s->source_free(s->source_cls);
     buf_free(&s->out);
     free(s->types);
     free(s->prefixes);
@@ -202,6 +209,8 @@ static bool stream_filter(const struct request *r, struct stream *s, struct fiel
     return true;
 }
 
+static struct reply open_stream(struct request *r, struct stream *s);
+
 struct reply events_stream(struct request *r)
 {
     const char *thread = r->params[0];
@@ -215,6 +224,14 @@ struct reply events_stream(struct request *r)
         stream_free(s);
         return problem_fields(r, PROB_INVALID_QUERY, &fe);
     }
+    return open_stream(r, s);
+}
+
+/* Subscribes s (whose position and filters are set) to its thread, reads what it has after its
+ * position, and makes the streamed reply. */
+static struct reply open_stream(struct request *r, struct stream *s)
+{
+    const char *thread = r->params[0];
     snprintf(s->org, sizeof s->org, "%s", r->who.org_id);
     snprintf(s->thread, sizeof s->thread, "%s", thread);
     s->scoped = scope_user(r) != NULL;
@@ -248,4 +265,18 @@ struct reply events_stream(struct request *r)
     rep.stream_cls = s;
     rep.stream_free = stream_free;
     return rep;
+}
+
+struct reply stream_from(struct request *r, long long after, struct buf *lead,
+                         stream_source_fn source, void *cls, void (*cls_free)(void *))
+{
+    struct stream *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->last = after;
+    s->source = source;
+    s->source_cls = cls;
+    s->source_free = cls_free;
+    s->out = *lead;
+    *lead = (struct buf){0};
+    return open_stream(r, s);
 }

@@ -44,6 +44,8 @@ struct request_state {
     bool replied; /* a response is queued */
     bool discard; /* the body is refused: drop whatever of it arrives */
     size_t limit; /* the largest body this request's route accepts */
+    sink_fn sink; /* the body goes to the route's sink as it arrives */
+    void *sink_state;
 };
 
 const char *req_query(const struct request *r, const char *name)
@@ -182,38 +184,52 @@ static const char *query_with_nul(struct MHD_Connection *conn)
     return bad;
 }
 
-static struct reply dispatch(struct request_state *st)
+/* Matches the request's route and authenticates its key: false with *rep the refusal. */
+static bool admit(struct request_state *st, const struct route **out, struct reply *rep)
 {
     struct request *r = &st->req;
     const char *bad = query_with_nul(r->conn);
     if (bad) {
         struct field_errors fe = {0};
         field_error(&fe, bad, "must not contain a NUL character");
-        return problem_fields(r, PROB_INVALID_QUERY, &fe);
+        *rep = problem_fields(r, PROB_INVALID_QUERY, &fe);
+        return false;
     }
     const struct route *route;
     char allow[64];
     switch (router_match(convstore_routes, convstore_routes_count, r->method, r->path, &route,
                          r->params, &r->param_store, allow, sizeof allow)) {
     case ROUTE_NOT_FOUND:
-        return problem(r, PROB_NOT_FOUND, "no route for %s", r->path);
-    case ROUTE_METHOD_NOT_ALLOWED: {
-        if (cors_is_preflight(r)) return cors_preflight(r, allow);
-        struct reply rep = problem(r, PROB_METHOD_NOT_ALLOWED, "%s is not allowed here", r->method);
-        rep.allow = strdup(allow);
-        return rep;
-    }
+        *rep = problem(r, PROB_NOT_FOUND, "no route for %s", r->path);
+        return false;
+    case ROUTE_METHOD_NOT_ALLOWED:
+        if (cors_is_preflight(r)) {
+            *rep = cors_preflight(r, allow);
+            return false;
+        }
+        *rep = problem(r, PROB_METHOD_NOT_ALLOWED, "%s is not allowed here", r->method);
+        rep->allow = strdup(allow);
+        return false;
     case ROUTE_FOUND:
         break;
     }
     st->route = (int)(route - convstore_routes);
-    if (!route->public) {
-        enum db_qs qs = auth_resolve(req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->who);
-        if (qs == DB_UNAVAILABLE) return problem(r, PROB_DATABASE_UNAVAILABLE, NULL);
-        if (qs < 0) return problem(r, PROB_INTERNAL_ERROR, NULL);
-        if (qs == DB_NO_RESULTS)
-            return problem(r, PROB_UNAUTHORIZED, "send Authorization: Bearer <api key>");
-    }
+    *out = route;
+    if (route->public) return true;
+    enum db_qs qs = auth_resolve(req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->who);
+    if (qs == DB_UNAVAILABLE) *rep = problem(r, PROB_DATABASE_UNAVAILABLE, NULL);
+    if (qs < 0 && qs != DB_UNAVAILABLE) *rep = problem(r, PROB_INTERNAL_ERROR, NULL);
+    if (qs == DB_NO_RESULTS)
+        *rep = problem(r, PROB_UNAUTHORIZED, "send Authorization: Bearer <api key>");
+    return qs > 0;
+}
+
+static struct reply dispatch(struct request_state *st)
+{
+    struct request *r = &st->req;
+    const struct route *route;
+    struct reply refusal;
+    if (!admit(st, &route, &refusal)) return refusal;
     if (r->body.len > 0 && !is_json_content_type(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return problem(r, PROB_UNSUPPORTED_MEDIA_TYPE, NULL);
     struct reply rep =
@@ -291,6 +307,49 @@ static struct reply framing_problem(struct request_state *st)
     return problem(r, PROB_TRANSFER_CODING_NOT_IMPLEMENTED, "only chunked is supported");
 }
 
+static bool is_event_stream(const char *ct)
+{
+    static const char es[] = "text/event-stream";
+    while (ct && *ct == ' ')
+        ct++;
+    return ct && !strncasecmp(ct, es, sizeof es - 1) &&
+           (ct[sizeof es - 1] == '\0' || ct[sizeof es - 1] == ';' || ct[sizeof es - 1] == ' ');
+}
+
+/*
+ * A text/event-stream body for a route with a sink: admitted now, before any of it is read, and
+ * then handed over piece by piece as it arrives (a producer may stream for as long as its run
+ * lasts). False when the request is not one; true with st->sink set, or with a refusal queued.
+ */
+static bool sink_begin(struct request_state *st, enum MHD_Result *ok)
+{
+    struct request *r = &st->req;
+    if (!is_event_stream(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) return false;
+    const struct route *route;
+    const char *params[MAX_PATH_PARAMS];
+    char *store = NULL, allow[64];
+    bool has = router_match(convstore_routes, convstore_routes_count, r->method, st->raw_path,
+                            &route, params, &store, allow, sizeof allow) == ROUTE_FOUND &&
+               route->sink;
+    free(store);
+    if (!has) return false;
+    struct reply refusal;
+    if (!admit(st, &route, &refusal)) {
+        st->discard = true;
+        *ok = reply_and_free_allow(st, refusal);
+    } else if (req_header(r, "Idempotency-Key")) {
+        st->discard = true;
+        struct field_errors fe = {0};
+        field_error(&fe, "Idempotency-Key",
+                    "does not apply to a streamed body: each frame commits as it arrives");
+        *ok = reply_and_free_allow(st, problem_fields(r, PROB_VALIDATION_FAILED, &fe));
+    } else {
+        st->sink = route->sink;
+        *ok = MHD_YES;
+    }
+    return true;
+}
+
 /* How much of a declared oversize body is drained before the 413 (see on_request). */
 #define DRAIN_BYTES (16u << 20)
 
@@ -353,6 +412,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             bad.close = true;
             return reply_and_free_allow(st, bad);
         }
+        enum MHD_Result ok;
+        if (sink_begin(st, &ok)) return ok;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
@@ -365,6 +426,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
         if (expect || declared > st->limit + DRAIN_BYTES)
             return reply_and_free_allow(st, too_large(st));
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0 && st->sink) {
+        struct reply ignored =
+            st->sink(&st->req, SINK_DATA, upload_data, *upload_data_size, &st->sink_state);
+        buf_free(&ignored.body);
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -381,6 +449,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (st->replied) return MHD_YES;
+    if (st->sink) {
+        sink_fn sink = st->sink;
+        st->sink = NULL;
+        return reply_and_free_allow(st, sink(&st->req, SINK_END, NULL, 0, &st->sink_state));
+    }
     if (st->discard) return reply_and_free_allow(st, too_large(st));
     return reply_and_free_allow(st, dispatch(st));
 }
@@ -390,6 +463,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct request_state *st = *con_cls;
     if (!st) return;
+    if (st->sink) { /* the client left in the middle of its body */
+        struct reply dropped = st->sink(&st->req, SINK_ABORT, NULL, 0, &st->sink_state);
+        buf_free(&dropped.body);
+    }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +

@@ -121,3 +121,43 @@ test('a run abandoned by its producer is closed with RUN_ERROR when another run 
   const got = await agentView(replayUrl(tid), { headers: auth(), forwardedProps: { convstore: { mode: 'events' } } });
   assert.deepEqual(got.messages.map((m) => [m.id, m.content]), [['m1', 'half']]);
 });
+
+test('compact mode is the client\'s own compactEvents of the stored stream', async () => {
+  const { compactEvents } = await import('@ag-ui/client');
+  const tid = uniq('compact');
+  const events = recordedStream(tid);
+  await ingest(tid, events);
+  const r = await fetch(`${srv.url}/v1/threads/${tid}/agui/events?mode=compact`, { headers: auth() });
+  const frames = sseFrames(await r.text());
+  const quiet = console.warn;
+  console.warn = () => {};
+  const want = compactEvents(structuredClone(events));
+  console.warn = quiet;
+  assert.deepEqual(frames.map((f) => f.data), JSON.parse(JSON.stringify(want)));
+  const original = await originalView(events);
+  const got = await agentView(replayUrl(tid), { headers: auth(), forwardedProps: { convstore: { mode: 'compact' } } });
+  assert.deepEqual(comparable(got.messages), comparable(original.messages));
+  assert.deepEqual(got.state, original.state);
+});
+
+test('resuming in the middle of a run: into an empty page and into a page holding the partial run', async (t) => {
+  const tid = uniq('resume');
+  const events = recordedStream(tid);
+  const want = await originalView(events);
+  await ingest(tid, events);
+  // Cut points inside run 1: mid text, mid tool call, mid reasoning, mid chunk stream, mid run 2.
+  const cuts = [5, 11, 15, 17, 24, 29].filter((n) => n < events.length);
+  for (const n of cuts) {
+    const partial = await originalView(events.slice(0, n));
+    await t.test(`after seq ${n}, Last-Event-ID, empty page`, async () => {
+      const got = await agentView(replayUrl(tid), { headers: { ...auth(), 'Last-Event-ID': String(n) }, forwardedProps: { convstore: { mode: 'events' } } });
+      assert.deepEqual(comparable(got.messages), comparable(want.messages));
+      assert.deepEqual(got.state, want.state);
+    });
+    await t.test(`after seq ${n}, after_seq, page holding the partial run`, async () => {
+      const got = await agentView(replayUrl(tid), { headers: auth(), forwardedProps: { convstore: { mode: 'events', after_seq: n } }, messages: partial.messages, state: partial.state });
+      assert.deepEqual(comparable(got.messages), comparable(want.messages));
+      assert.deepEqual(got.state, want.state);
+    });
+  }
+});

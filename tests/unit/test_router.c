@@ -14,13 +14,13 @@ static struct reply h(struct request *r)
 }
 
 static const struct route table[] = {
-    {"GET", "/v1/threads", h, false, false},
-    {"POST", "/v1/threads", h, false, false},
-    {"GET", "/v1/threads/{}", h, false, false},
-    {"DELETE", "/v1/threads/{}", h, false, false},
-    {"GET", "/v1/threads/{}/runs/{}", h, false, false},
-    {"PATCH", "/v1/threads/{}/runs/latest", h, false, false},
-    {"GET", "/v1/threads/{}/runs/latest", h, false, false},
+    {"GET", "/v1/threads", h, false, false, NULL},
+    {"POST", "/v1/threads", h, false, false, NULL},
+    {"GET", "/v1/threads/{}", h, false, false, NULL},
+    {"DELETE", "/v1/threads/{}", h, false, false, NULL},
+    {"GET", "/v1/threads/{}/runs/{}", h, false, false, NULL},
+    {"PATCH", "/v1/threads/{}/runs/latest", h, false, false, NULL},
+    {"GET", "/v1/threads/{}/runs/latest", h, false, false, NULL},
 };
 #define N (sizeof table / sizeof table[0])
 
