@@ -105,6 +105,9 @@ test("another user's key gets 404 on every AG-UI route of a thread it does not o
       { label: `${name}: GET state`, send: check(() => k().get(`/v1/threads/${tid}/state`), () => k().get(`/v1/threads/${absent}/state`)), status: 404, code: 'not_found' },
       { label: `${name}: GET agui/events`, send: check(() => k().get(eventsPath(tid, '?mode=events')), () => k().get(eventsPath(absent, '?mode=events'))), status: 404, code: 'not_found' },
       { label: `${name}: GET agui/events snapshot`, send: () => k().get(eventsPath(tid)), status: 404, code: 'not_found' },
+      { label: `${name}: GET agui/events compact`, send: () => k().get(eventsPath(tid, '?mode=compact')), status: 404, code: 'not_found' },
+      { label: `${name}: GET agui/events follow`, send: () => k().get(eventsPath(tid, '?mode=events&follow=true'), { timeoutMs: 5000 }), status: 404, code: 'not_found' },
+      { label: `${name}: POST agui/replay follow`, send: () => k().post(`/v1/threads/${tid}/agui/replay`, { threadId: tid, runId: 'x', messages: [], forwardedProps: { convstore: { mode: 'events', follow: true } } }, { timeoutMs: 5000 }), status: 404, code: 'not_found' },
       { label: `${name}: POST agui/replay`, send: check(() => k().post(`/v1/threads/${tid}/agui/replay`, { threadId: tid, runId: 'x', messages: [] }), () => k().post(`/v1/threads/${absent}/agui/replay`, { threadId: absent, runId: 'x', messages: [] })), status: 404, code: 'not_found' },
     );
   }
