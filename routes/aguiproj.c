@@ -5,7 +5,7 @@
  * client enforces (service/agui.c, with the context stored per thread so a run may span many
  * requests), and applied as the client's defaultApplyEvents applies it: see the closing cases of
  * apply() for the differences (seq is append order; encrypted values stay in the log). */
-#include "aguiproj.h"
+#include "aguiproj_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,31 +18,9 @@
 #include "db/messages.h"
 #include "db/runs.h"
 #include "db/steps.h"
-#include "jsonpatch.h"
 #include "lifecycle.h"
 
-/* What one stored event needs beyond the request's strings. */
-struct stored {
-    char id[37], run[MAX_ID_LEN + 1], step[37];
-    char *data; /* malloc'd JSON text */
-};
-
-struct tx {
-    struct aguiproj *p;
-    json_t *events;
-    const struct jspan *raw;
-    size_t n;
-    json_t *ctx, *state;
-    bool state_set, opened_here;
-    struct stored *st;
-    struct event_in *ev;
-    struct db_rows *rows;
-    int index; /* the event being applied */
-};
-
-static bool refuse(struct tx *t, enum problem prob, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static bool refuse(struct tx *t, enum problem prob, const char *field, const char *fmt, ...)
+bool ap_refuse(struct tx *t, enum problem prob, const char *field, const char *fmt, ...)
 {
     struct aguiproj *p = t->p;
     p->err_index = t->index;
@@ -55,13 +33,13 @@ static bool refuse(struct tx *t, enum problem prob, const char *field, const cha
     return false;
 }
 
-static const char *str(json_t *obj, const char *key)
+const char *ap_str(json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
 }
 
 /* Compact JSON text of v (malloc'd). */
-static char *text_of(json_t *v)
+char *ap_text_of(json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     if (!s) abort();
@@ -70,18 +48,18 @@ static char *text_of(json_t *v)
 
 /* The raw text of member key of event i when the event is the request's own object, else its
  * compact rendering; NULL when absent. malloc'd. */
-static char *member_text(struct tx *t, json_t *ev, const char *key)
+char *ap_member_text(struct tx *t, json_t *ev, const char *key)
 {
     json_t *orig = json_array_get(t->events, (size_t)t->index);
     size_t n;
     if (ev == orig && t->raw[t->index].p) return json_member_text(t->raw[t->index], ev, key, &n);
     json_t *v = json_object_get(ev, key);
-    return v ? text_of(v) : NULL;
+    return v ? ap_text_of(v) : NULL;
 }
 
 /* Parses JSON text keeping integers as integers (the request parser reads them as reals), or
  * as reals when one is too large for that; a new reference, NULL for NULL or bad text. */
-static json_t *parse_exact(const char *text)
+json_t *ap_parse_exact(const char *text)
 {
     if (!text) return NULL;
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
@@ -89,16 +67,16 @@ static json_t *parse_exact(const char *text)
 }
 
 /* Member key of ev with its integers kept (see parse_exact); a new reference or NULL. */
-static json_t *member_exact(struct tx *t, json_t *ev, const char *key)
+json_t *ap_member_exact(struct tx *t, json_t *ev, const char *key)
 {
-    char *text = member_text(t, ev, key);
-    json_t *v = parse_exact(text);
+    char *text = ap_member_text(t, ev, key);
+    json_t *v = ap_parse_exact(text);
     free(text);
     return v;
 }
 
 /* Appends one message; a taken id refuses the batch. */
-static bool add_message(struct tx *t, struct message_in *m, const char *field)
+bool ap_add_message(struct tx *t, struct message_in *m, const char *field)
 {
     struct aguiproj *p = t->p;
     m->run_id = agui_ctx_run(t->ctx);
@@ -107,330 +85,19 @@ static bool add_message(struct tx *t, struct message_in *m, const char *field)
     enum db_qs qs = messages_db_append(p->org, NULL, p->thread, m, 1, &rows);
     db_rows_free(&rows);
     if (qs == DB_CONFLICT)
-        return refuse(t, PROB_MESSAGE_EXISTS, field, "the thread has a message %s already", m->id);
-    return qs > 0 || refuse(t, PROB_INTERNAL_ERROR, field, "the message could not be stored");
+        return ap_refuse(t, PROB_MESSAGE_EXISTS, field, "the thread has a message %s already",
+                         m->id);
+    return qs > 0 || ap_refuse(t, PROB_INTERNAL_ERROR, field, "the message could not be stored");
 }
 
 /* Whether message id exists (its role into role_out, when given). */
-static enum db_qs message_role(struct tx *t, const char *id, char role_out[16])
+enum db_qs ap_message_role(struct tx *t, const char *id, char role_out[16])
 {
     struct db_rows rows;
     enum db_qs qs = agui_db_message(t->p->org, t->p->thread, id, &rows);
     if (qs > 0 && role_out) snprintf(role_out, 16, "%s", db_str(&rows, 0, AM_ROLE));
     db_rows_free(&rows);
     return qs;
-}
-
-/* TEXT_MESSAGE_START, REASONING_MESSAGE_START: a new streaming message, or an existing one that
- * streams again (the client appends to it and keeps its role). */
-static bool open_message(struct tx *t, json_t *ev, const char *role)
-{
-    const char *id = str(ev, "messageId");
-    char have[16];
-    enum db_qs qs = message_role(t, id, have);
-    if (qs < 0) return false;
-    if (qs > 0) {
-        if (!strcmp(have, "activity")) return true; /* the client drops it */
-        return agui_db_reopen(t->p->org, t->p->thread, id) >= 0;
-    }
-    struct message_in m = {.id = id, .role = role, .content = "\"\"", .status = "in_progress"};
-    m.name = str(ev, "name");
-    return add_message(t, &m, "messageId");
-}
-
-static bool append_delta(struct tx *t, json_t *ev)
-{
-    struct db_rows rows;
-    enum db_qs qs = messages_db_append_delta(t->p->org, NULL, t->p->thread, str(ev, "messageId"),
-                                             str(ev, "delta"), true, &rows);
-    db_rows_free(&rows);
-    if (qs < 0) return false;
-    return qs > 0 || refuse(t, PROB_VALIDATION_FAILED, "delta",
-                            "the message cannot take it (not streaming text, or over 512 KiB)");
-}
-
-static bool close_message(struct tx *t, json_t *ev)
-{
-    struct message_patch mp = {.status = "completed"};
-    enum patch_refusal why;
-    struct db_rows rows;
-    enum db_qs qs =
-        messages_db_patch(t->p->org, NULL, t->p->thread, str(ev, "messageId"), &mp, &why, &rows);
-    db_rows_free(&rows);
-    return qs >= 0;
-}
-
-/* TOOL_CALL_START: the message that holds the call, as the client picks it. */
-static bool start_tool_call(struct tx *t, json_t *ev)
-{
-    const struct aguiproj *p = t->p;
-    const char *tc = str(ev, "toolCallId"), *name = str(ev, "toolCallName");
-    const char *parent = str(ev, "parentMessageId");
-    char owner[MAX_ID_LEN + 1], role[16];
-    enum db_qs qs = agui_db_tool_owner(p->org, p->thread, tc, owner);
-    if (qs < 0) return false;
-    if (qs > 0) { /* the client reuses the entry: renamed, arguments kept */
-        agui_ctx_set_tool_message(t->ctx, tc, owner);
-        return agui_db_tool_set(p->org, p->thread, owner, tc, "name", name) >= 0;
-    }
-    const char *target = parent ? parent : tc;
-    qs = parent ? message_role(t, parent, role) : 0;
-    if (qs < 0) return false;
-    if (qs > 0 && strcmp(role, "assistant") != 0) target = tc;
-    bool exists = qs > 0 && !strcmp(role, "assistant");
-    if (!exists && target == tc && message_role(t, tc, role) > 0 && !strcmp(role, "assistant"))
-        exists = true;
-    if (!exists) {
-        if (!valid_id(target))
-            return refuse(t, PROB_VALIDATION_FAILED,
-                          target == tc ? "toolCallId" : "parentMessageId",
-                          "names the message the call creates: 1-128 characters of "
-                          "[A-Za-z0-9._:-]");
-        struct message_in m = {.id = target, .role = "assistant", .content = "null"};
-        m.tool_calls = "[]";
-        if (!add_message(t, &m, target == tc ? "toolCallId" : "parentMessageId")) return false;
-    }
-    agui_ctx_set_tool_message(t->ctx, tc, target);
-    return agui_db_tool_add(p->org, p->thread, target, tc, name) >= 0;
-}
-
-static bool tool_args(struct tx *t, json_t *ev)
-{
-    const char *tc = str(ev, "toolCallId");
-    const char *owner = agui_ctx_tool_message(t->ctx, tc);
-    return !owner ||
-           agui_db_tool_set(t->p->org, t->p->thread, owner, tc, "arguments", str(ev, "delta")) >= 0;
-}
-
-static bool tool_result(struct tx *t, json_t *ev)
-{
-    char *content = member_text(t, ev, "content");
-    struct message_in m = {.id = str(ev, "messageId"), .role = "tool", .content = content};
-    m.tool_call_id = str(ev, "toolCallId");
-    bool ok = add_message(t, &m, "messageId");
-    free(content);
-    return ok;
-}
-
-/* --- messages from AG-UI messages ------------------------------------------------------- */
-
-/* The raw span of element k of array member key of the object span obj ({0} when not found). */
-static struct jspan element(struct jspan obj, const char *key, size_t k)
-{
-    struct jspan arr = {0}, e = {0};
-    size_t pos = 0;
-    if (!obj.p || !jspan_member(obj, key, &arr)) return (struct jspan){0};
-    for (size_t i = 0; i <= k; i++)
-        if (!jspan_next_element(arr, &pos, &e)) return (struct jspan){0};
-    return e;
-}
-
-/* Strings a converted message owns. */
-struct owned {
-    char *content, *tool_calls, *metadata;
-};
-
-static void owned_free(struct owned *o)
-{
-    free(o->content);
-    free(o->tool_calls);
-    free(o->metadata);
-}
-
-/* An AG-UI message (raw: its bytes, when known) as a message to store. */
-static bool convert(struct tx *t, json_t *m, struct jspan raw, struct message_in *out,
-                    struct owned *o, const char *field)
-{
-    size_t n;
-    const char *role = str(m, "role");
-    o->content = json_member_text(raw, m, "content", &n);
-    if (!o->content) o->content = strdup("null");
-    o->tool_calls = strcmp(role, "assistant") ? NULL : json_member_text(raw, m, "toolCalls", &n);
-    struct field_errors fe = {0};
-    o->metadata = metadata_member(raw, m, "metadata", &fe);
-    *out = (struct message_in){.id = str(m, "id"), .role = role, .content = o->content};
-    out->name = str(m, strcmp(role, "activity") ? "name" : "activityType");
-    out->tool_calls = o->tool_calls;
-    out->tool_call_id = str(m, "toolCallId");
-    out->metadata = o->metadata;
-    out->status = "completed";
-    out->run_id = agui_ctx_run(t->ctx);
-    if (!o->content) abort();
-    return !fe.n || refuse(t, PROB_VALIDATION_FAILED, field, "metadata: %s", fe.e[0].message);
-}
-
-/* Appends messages[k] for each k in which[0..n), converted; all or nothing. */
-static bool append_converted(struct tx *t, json_t *msgs, struct jspan obj, const char *key,
-                             const size_t *which, size_t n, const char *field)
-{
-    struct message_in *m = calloc(n ? n : 1, sizeof *m);
-    struct owned *o = calloc(n ? n : 1, sizeof *o);
-    if (!m || !o) abort();
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++)
-        ok = convert(t, json_array_get(msgs, which[i]), element(obj, key, which[i]), &m[i], &o[i],
-                     field);
-    if (ok && n) {
-        struct db_rows rows;
-        enum db_qs qs = messages_db_append(t->p->org, NULL, t->p->thread, m, (int)n, &rows);
-        db_rows_free(&rows);
-        if (qs == DB_CONFLICT)
-            ok = refuse(t, PROB_MESSAGE_EXISTS, field, "a message id is used twice");
-        else if (qs <= 0)
-            ok = false;
-    }
-    for (size_t i = 0; i < n; i++)
-        owned_free(&o[i]);
-    free(m);
-    free(o);
-    return ok;
-}
-
-/* The ids of msgs as a text[] literal (malloc'd buf). */
-static void id_literal(json_t *msgs, struct buf *b)
-{
-    size_t i;
-    json_t *m;
-    buf_putc(b, '{');
-    json_array_foreach(msgs, i, m)
-    {
-        db_array_add(b, str(m, "id"));
-    }
-    buf_putc(b, '}');
-}
-
-/* RunAgentInput.messages: the ones the thread lacks are appended, in order (the client adds
- * those whose id it does not hold). obj: the raw input object. */
-static bool add_input_messages(struct tx *t, json_t *in, struct jspan obj)
-{
-    json_t *msgs = json_object_get(in, "messages");
-    struct buf ids = {0};
-    id_literal(msgs, &ids);
-    struct db_rows rows;
-    enum db_qs qs = agui_db_missing(t->p->org, t->p->thread, ids.data, &rows);
-    buf_free(&ids);
-    int n = qs > 0 ? db_nrows(&rows) : 0;
-    size_t *which = calloc(n ? (size_t)n : 1, sizeof *which), count = 0;
-    if (!which) abort();
-    for (size_t i = 0; i < json_array_size(msgs); i++) {
-        const char *id = str(json_array_get(msgs, i), "id");
-        bool missing = false, seen = false;
-        for (int r = 0; r < n && !missing; r++)
-            missing = !strcmp(id, db_str(&rows, r, 0));
-        for (size_t j = 0; j < count && !seen; j++)
-            seen = !strcmp(id, str(json_array_get(msgs, which[j]), "id"));
-        if (missing && !seen) which[count++] = i;
-    }
-    db_rows_free(&rows);
-    bool ok = qs >= 0 && append_converted(t, msgs, obj, "messages", which, count, "input.messages");
-    free(which);
-    return ok;
-}
-
-/* MESSAGES_SNAPSHOT, as the client merges it: listed messages replaced in place, new ones
- * appended in order, the rest deleted (reasoning and activity messages unless it lists some). */
-static bool snapshot_messages(struct tx *t, json_t *ev)
-{
-    json_t *msgs = json_object_get(ev, "messages");
-    size_t n = json_array_size(msgs), count = 0, i;
-    bool reasoning = false, activity = false;
-    json_t *m;
-    json_array_foreach(msgs, i, m)
-    {
-        reasoning = reasoning || !strcmp(str(m, "role"), "reasoning");
-        activity = activity || !strcmp(str(m, "role"), "activity");
-    }
-    struct buf ids = {0};
-    id_literal(msgs, &ids);
-    enum db_qs qs = agui_db_prune(t->p->org, t->p->thread, ids.data, reasoning, activity);
-    buf_free(&ids);
-    if (qs < 0) return false;
-    struct jspan obj = t->raw[t->index];
-    size_t *fresh = calloc(n ? n : 1, sizeof *fresh);
-    if (!fresh) abort();
-    bool ok = true;
-    json_array_foreach(msgs, i, m)
-    {
-        if (!ok) break;
-        qs = message_role(t, str(m, "id"), NULL);
-        if (qs == 0) fresh[count++] = i;
-        if (qs <= 0) {
-            ok = qs == 0;
-            continue;
-        }
-        struct message_in c;
-        struct owned o = {0};
-        ok = convert(t, m, element(obj, "messages", i), &c, &o, "messages") &&
-             agui_db_replace(t->p->org, t->p->thread, c.id, c.role, c.content, c.name, c.tool_calls,
-                             c.tool_call_id) >= 0;
-        owned_free(&o);
-    }
-    ok = ok && append_converted(t, msgs, obj, "messages", fresh, count, "messages");
-    free(fresh);
-    return ok;
-}
-
-static bool snapshot_activity(struct tx *t, json_t *ev)
-{
-    const char *id = str(ev, "messageId");
-    json_t *replace = json_object_get(ev, "replace");
-    enum db_qs qs = message_role(t, id, NULL);
-    if (qs < 0) return false;
-    if (qs > 0 && json_is_false(replace)) return true;
-    char *content = member_text(t, ev, "content");
-    bool ok;
-    if (qs > 0) {
-        ok = agui_db_replace(t->p->org, t->p->thread, id, "activity", content,
-                             str(ev, "activityType"), NULL, NULL) >= 0;
-    } else {
-        struct message_in m = {.id = id, .role = "activity", .content = content};
-        m.name = str(ev, "activityType");
-        ok = add_message(t, &m, "messageId");
-    }
-    free(content);
-    return ok;
-}
-
-/* Applies patch to *doc; a patch that does not apply refuses the batch (field: member). */
-static bool apply_patch(struct tx *t, json_t **doc, json_t *patch, const char *member)
-{
-    char why[200];
-    if (jsonpatch_apply(doc, patch, why, sizeof why) == 0) return true;
-    return refuse(t, PROB_VALIDATION_FAILED, member, "does not apply: %s", why);
-}
-
-static bool patch_activity(struct tx *t, json_t *ev)
-{
-    const char *id = str(ev, "messageId");
-    struct db_rows rows;
-    enum db_qs qs = agui_db_message(t->p->org, t->p->thread, id, &rows);
-    if (qs <= 0 || strcmp(db_str(&rows, 0, AM_ROLE), "activity") != 0) {
-        db_rows_free(&rows);
-        return qs >= 0; /* the client ignores a delta for no activity */
-    }
-    json_t *doc = parse_exact(db_str(&rows, 0, AM_CONTENT));
-    db_rows_free(&rows);
-    json_t *patch = member_exact(t, ev, "patch");
-    bool ok = doc && apply_patch(t, &doc, patch, "patch");
-    json_decref(patch);
-    if (ok) {
-        char *content = text_of(doc);
-        ok = agui_db_replace(t->p->org, t->p->thread, id, "activity", content,
-                             str(ev, "activityType"), NULL, NULL) >= 0;
-        free(content);
-    }
-    json_decref(doc);
-    return ok;
-}
-
-static bool patch_state(struct tx *t, json_t *ev)
-{
-    if (!t->state) t->state = json_object(); /* the client starts from the page's {} */
-    t->state_set = true;
-    json_t *patch = member_exact(t, ev, "delta");
-    bool ok = apply_patch(t, &t->state, patch, "delta");
-    json_decref(patch);
-    return ok;
 }
 
 /* --- runs and steps --------------------------------------------------------------------- */
@@ -453,7 +120,7 @@ static bool end_run(struct tx *t, const char *run, struct run_patch *rp)
 static bool start_run(struct tx *t, json_t *ev)
 {
     json_t *in = json_object_get(ev, "input");
-    char *in_raw = in ? member_text(t, ev, "input") : NULL;
+    char *in_raw = in ? ap_member_text(t, ev, "input") : NULL;
     struct jspan obj = {0};
     if (!in && t->p->input) {
         in = t->p->input;
@@ -461,7 +128,7 @@ static bool start_run(struct tx *t, json_t *ev)
     } else if (in && t->raw[t->index].p) {
         jspan_member(t->raw[t->index], "input", &obj);
     }
-    struct run_new run = {.id = str(ev, "runId"), .parent_run_id = str(ev, "parentRunId")};
+    struct run_new run = {.id = ap_str(ev, "runId"), .parent_run_id = ap_str(ev, "parentRunId")};
     run.status = "running";
     run.input = in_raw ? in_raw : t->p->input_raw;
     struct db_rows rows;
@@ -469,22 +136,22 @@ static bool start_run(struct tx *t, json_t *ev)
     db_rows_free(&rows);
     free(in_raw);
     if (qs == 0 && runs_db_exists(t->p->org, run.id) > 0)
-        return refuse(t, PROB_RUN_EXISTS, "runId", "the org has a run %s already", run.id);
+        return ap_refuse(t, PROB_RUN_EXISTS, "runId", "the org has a run %s already", run.id);
     if (qs == 0)
-        return refuse(t, PROB_VALIDATION_FAILED, "parentRunId", "names no run of this thread");
-    return qs > 0 && (!in || add_input_messages(t, in, obj));
+        return ap_refuse(t, PROB_VALIDATION_FAILED, "parentRunId", "names no run of this thread");
+    return qs > 0 && (!in || ap_add_input_messages(t, in, obj));
 }
 
 static bool finish_run(struct tx *t, json_t *ev)
 {
     json_t *outcome = json_object_get(ev, "outcome"), *result = json_object_get(ev, "result");
-    const char *kind = json_is_object(outcome) ? str(outcome, "type") : NULL;
+    const char *kind = json_is_object(outcome) ? ap_str(outcome, "type") : NULL;
     struct run_patch rp = {.status = "completed"};
     if (kind && !strcmp(kind, "interrupt")) rp.status = "interrupted";
     if (kind && !strcmp(kind, "cancelled")) rp.status = "cancelled";
     struct buf out = {0};
-    char *r = result && !json_is_null(result) ? member_text(t, ev, "result") : NULL;
-    char *o = json_is_object(outcome) ? member_text(t, ev, "outcome") : NULL;
+    char *r = result && !json_is_null(result) ? ap_member_text(t, ev, "result") : NULL;
+    char *o = json_is_object(outcome) ? ap_member_text(t, ev, "outcome") : NULL;
     if (r || o) {
         buf_putc(&out, '{');
         if (r) buf_printf(&out, "\"result\":%s%s", r, o ? "," : "");
@@ -493,10 +160,10 @@ static bool finish_run(struct tx *t, json_t *ev)
         rp.set_output = true;
         rp.output = out.data;
     }
-    char *usage = member_text(t, ev, "usage");
+    char *usage = ap_member_text(t, ev, "usage");
     rp.set_usage = usage != NULL;
     rp.usage = usage;
-    bool ok = end_run(t, str(ev, "runId"), &rp);
+    bool ok = end_run(t, ap_str(ev, "runId"), &rp);
     free(r);
     free(o);
     free(usage);
@@ -514,7 +181,7 @@ static bool fail_run(struct tx *t, const char *run, json_t *ev)
                                  "code", "convstore.abandoned");
     if (ev && json_object_get(ev, "code"))
         json_object_set(err, "code", json_object_get(ev, "code"));
-    char *text = text_of(err);
+    char *text = ap_text_of(err);
     json_decref(err);
     struct run_patch rp = {.status = "failed", .set_error = true, .error = text};
     bool ok = end_run(t, run, &rp);
@@ -531,14 +198,14 @@ static bool start_step(struct tx *t, json_t *ev)
 {
     char id[37];
     auth_uuid(id);
-    const char *name = str(ev, "stepName");
+    const char *name = ap_str(ev, "stepName");
     struct step_new s = {.id = id, .depends_on = "{}", .kind = "node", .name = name};
     s.status = "running";
     struct db_rows rows;
     enum db_qs qs = steps_db_insert(t->p->org, t->p->thread, agui_ctx_run(t->ctx), &s, &rows);
     db_rows_free(&rows);
     if (qs == 0)
-        return refuse(t, PROB_VALIDATION_FAILED, "stepName", "the run has ended: no new step");
+        return ap_refuse(t, PROB_VALIDATION_FAILED, "stepName", "the run has ended: no new step");
     if (qs > 0) agui_ctx_set_step(t->ctx, name, id);
     return qs > 0;
 }
@@ -570,36 +237,36 @@ static bool apply(struct tx *t, enum agui_type type, json_t *ev, const char *run
     case AG_STEP_FINISHED:
         return finish_step(t, step_before);
     case AG_TEXT_START: {
-        const char *role = str(ev, "role");
-        return open_message(t, ev, role ? role : "assistant");
+        const char *role = ap_str(ev, "role");
+        return ap_open_message(t, ev, role ? role : "assistant");
     }
     case AG_RMSG_START:
-        return open_message(t, ev, "reasoning");
+        return ap_open_message(t, ev, "reasoning");
     case AG_TEXT_CONTENT:
     case AG_RMSG_CONTENT:
-        return append_delta(t, ev);
+        return ap_append_delta(t, ev);
     case AG_TEXT_END:
     case AG_RMSG_END:
-        return close_message(t, ev);
+        return ap_close_message(t, ev);
     case AG_TOOL_START:
-        return start_tool_call(t, ev);
+        return ap_start_tool_call(t, ev);
     case AG_TOOL_ARGS:
-        return tool_args(t, ev);
+        return ap_tool_args(t, ev);
     case AG_TOOL_RESULT:
-        return tool_result(t, ev);
+        return ap_tool_result(t, ev);
     case AG_STATE_SNAPSHOT:
         json_decref(t->state);
-        t->state = member_exact(t, ev, "snapshot");
+        t->state = ap_member_exact(t, ev, "snapshot");
         t->state_set = true;
         return true;
     case AG_STATE_DELTA:
-        return patch_state(t, ev);
+        return ap_patch_state(t, ev);
     case AG_MESSAGES_SNAPSHOT:
-        return snapshot_messages(t, ev);
+        return ap_snapshot_messages(t, ev);
     case AG_ACTIVITY_SNAPSHOT:
-        return snapshot_activity(t, ev);
+        return ap_snapshot_activity(t, ev);
     case AG_ACTIVITY_DELTA:
-        return patch_activity(t, ev);
+        return ap_patch_activity(t, ev);
     /* Only in the log: the client's apply changes no message or state for these (an encrypted
      * value would land on a message the client holds: convstore keeps it in the event). */
     default:
@@ -612,7 +279,7 @@ static bool project(struct tx *t, int i)
 {
     t->index = i;
     json_t *ev = json_array_get(t->events, (size_t)i);
-    enum agui_type type = agui_type_parse(str(ev, "type"));
+    enum agui_type type = agui_type_parse(ap_str(ev, "type"));
     struct stored *st = &t->st[i];
     json_t *list;
     struct agui_error e = {{0}, {0}};
@@ -622,11 +289,12 @@ static bool project(struct tx *t, int i)
     json_array_foreach(list, k, v)
     {
         if (!ok) break;
-        enum agui_type vt = agui_type_parse(str(v, "type"));
+        enum agui_type vt = agui_type_parse(ap_str(v, "type"));
         char run[MAX_ID_LEN + 1] = "", step[37] = "", abandoned[129];
         const char *open = agui_ctx_run(t->ctx);
         if (open) snprintf(run, sizeof run, "%s", open);
-        const char *s = vt == AG_STEP_FINISHED ? agui_ctx_step(t->ctx, str(v, "stepName")) : NULL;
+        const char *s =
+            vt == AG_STEP_FINISHED ? agui_ctx_step(t->ctx, ap_str(v, "stepName")) : NULL;
         if (s) snprintf(step, sizeof step, "%s", s);
         ok = agui_verify(t->ctx, vt, v, t->opened_here, abandoned, &e);
         if (ok && abandoned[0]) ok = abandon_run(t, abandoned);
@@ -634,17 +302,17 @@ static bool project(struct tx *t, int i)
         if (vt == AG_RUN_STARTED) t->opened_here = true;
         if (vt == AG_STEP_STARTED || vt == AG_STEP_FINISHED) {
             const char *id =
-                vt == AG_STEP_STARTED ? agui_ctx_step(t->ctx, str(v, "stepName")) : step;
+                vt == AG_STEP_STARTED ? agui_ctx_step(t->ctx, ap_str(v, "stepName")) : step;
             if (id) snprintf(st->step, sizeof st->step, "%s", id);
         }
         if (!st->run[0]) snprintf(st->run, sizeof st->run, "%s", run);
     }
     json_decref(list);
     if (!ok && t->p->err_index != i) /* a rule of the order, not a refusal of the database */
-        refuse(t, PROB_VALIDATION_FAILED, e.field, "%s", e.why);
+        ap_refuse(t, PROB_VALIDATION_FAILED, e.field, "%s", e.why);
     const char *open = agui_ctx_run(t->ctx);
     if (type == AG_RUN_STARTED || type == AG_RUN_FINISHED)
-        snprintf(st->run, sizeof st->run, "%s", str(ev, "runId"));
+        snprintf(st->run, sizeof st->run, "%s", ap_str(ev, "runId"));
     else if (!st->run[0] && open)
         snprintf(st->run, sizeof st->run, "%s", open);
     return ok;
@@ -663,10 +331,10 @@ static void describe(struct tx *t, int i)
         memcpy(st->data, raw->p, raw->n);
         st->data[raw->n] = '\0';
     } else {
-        st->data = text_of(ev);
+        st->data = ap_text_of(ev);
     }
     json_t *mid = json_object_get(ev, "messageId");
-    t->ev[i] = (struct event_in){.id = st->id, .type = str(ev, "type"), .data = st->data};
+    t->ev[i] = (struct event_in){.id = st->id, .type = ap_str(ev, "type"), .data = st->data};
     t->ev[i].run_id = st->run[0] ? st->run : NULL;
     t->ev[i].step_id = st->step[0] ? st->step : NULL;
     t->ev[i].message_id = agui_id_ok(mid) ? json_string_value(mid) : NULL;
@@ -681,7 +349,7 @@ static enum db_qs load(struct tx *t)
     if (qs > 0) {
         t->ctx = db_is_null(&rows, 0, 0) ? NULL : json_loads(db_str(&rows, 0, 0), 0, NULL);
         if (!t->ctx) t->ctx = agui_ctx_new();
-        if (db_str(&rows, 0, 2)[0] == 't') t->state = parse_exact(db_str(&rows, 0, 1));
+        if (db_str(&rows, 0, 2)[0] == 't') t->state = ap_parse_exact(db_str(&rows, 0, 1));
     }
     db_rows_free(&rows);
     return qs;
@@ -713,8 +381,8 @@ static enum db_qs body(struct db_conn *c, void *arg)
             return t->p->prob == PROB_INTERNAL_ERROR ? DB_HARD_ERROR : DB_NO_RESULTS;
         describe(t, i);
     }
-    char *ctx = text_of(t->ctx);
-    char *state = t->state_set && t->state ? text_of(t->state) : NULL;
+    char *ctx = ap_text_of(t->ctx);
+    char *state = t->state_set && t->state ? ap_text_of(t->state) : NULL;
     qs = agui_db_save(t->p->org, t->p->thread, ctx, t->state_set, state);
     free(ctx);
     free(state);
