@@ -15,6 +15,7 @@
 
 #define MAX_EVENTS 10000
 #define MAX_EVENT_BYTES (256 * 1024)
+#define MAX_MESSAGE_BYTES (512 * 1024) /* a message's content, as through the REST API */
 
 /* Whether an unknown type can be stored and replayed as AG-UI: upper case, digits and _. */
 static bool agui_type_shape(const char *s)
@@ -86,6 +87,16 @@ static bool check_input(json_t *body, struct jspan raw, char **input_raw, struct
     }
     size_t n;
     *input_raw = json_member_text(raw, body, "input", &n);
+    /* Its messages become the thread's: the REST API's limit on content holds. */
+    struct jspan text = {*input_raw, n}, msgs, m, content;
+    size_t pos = 0;
+    for (int i = 0; jspan_member(text, "messages", &msgs) && jspan_next_element(msgs, &pos, &m);
+         i++) {
+        if (!jspan_member(m, "content", &content) || content.n <= MAX_MESSAGE_BYTES) continue;
+        field_error(fe, "input", "messages[%d].content: must be at most %d bytes", i,
+                    MAX_MESSAGE_BYTES);
+        return false;
+    }
     return true;
 }
 

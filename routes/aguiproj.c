@@ -366,7 +366,8 @@ static void reset(struct tx *t)
     json_decref(t->ctx);
     json_decref(t->state);
     t->ctx = t->state = NULL;
-    t->state_set = t->opened_here = false;
+    t->state_set = false;
+    t->opened_here = t->p->opened;
     t->p->err_index = -1;
     t->db_err = 0;
 }
@@ -394,6 +395,7 @@ static enum db_qs body(struct db_conn *c, void *arg)
     free(state);
     if (qs < 0 || t->n == 0) return qs < 0 ? qs : DB_ONE_RESULT;
     struct append_refusal why;
+    t->p->opened = t->opened_here;
     qs = events_db_append(t->p->org, t->p->user, t->p->thread, NULL, t->ev, (int)t->n, t->rows,
                           &why);
     return qs == 0 ? DB_HARD_ERROR : qs;

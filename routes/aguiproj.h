@@ -16,6 +16,9 @@ struct aguiproj {
     const char *org, *user, *thread;
     json_t *input;         /* the request's RunAgentInput, or NULL */
     const char *input_raw; /* its JSON text */
+    /* in and out: this request started a run already (a streamed body's earlier pieces), so a
+     * RUN_STARTED while a run is open is refused, not taken as abandoning it */
+    bool opened;
     /* out, when aguiproj_run returns DB_NO_RESULTS */
     bool not_visible;  /* the thread is another user's */
     int err_index;     /* the event refused */

@@ -7,6 +7,8 @@
 #include "db/agui.h"
 #include "jsonpatch.h"
 
+#define MAX_MESSAGE_BYTES (512 * 1024) /* a message's content, as through the REST API */
+
 /* TEXT_MESSAGE_START, REASONING_MESSAGE_START: a new streaming message, or an existing one that
  * streams again (the client appends to it and keeps its role). */
 bool ap_open_message(struct tx *t, json_t *ev, const char *role)
@@ -132,6 +134,9 @@ static bool convert(struct tx *t, json_t *m, struct jspan raw, struct message_in
     const char *role = ap_str(m, "role");
     o->content = json_member_text(raw, m, "content", &n);
     if (!o->content) o->content = strdup("null");
+    if (n > MAX_MESSAGE_BYTES)
+        return ap_refuse(t, PROB_VALIDATION_FAILED, field, "content: must be at most %d bytes",
+                         MAX_MESSAGE_BYTES);
     o->tool_calls = strcmp(role, "assistant") ? NULL : json_member_text(raw, m, "toolCalls", &n);
     struct field_errors fe = {0};
     o->metadata = metadata_member(raw, m, "metadata", &fe);

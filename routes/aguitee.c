@@ -26,6 +26,7 @@ struct tee {
     long count;            /* events committed */
     long long first, last; /* their seqs */
     bool failed;           /* the reply is the refusal, nothing more is read */
+    bool opened;           /* a run was started by this request */
     struct reply refusal;
     struct field_errors fe; /* a frame that is not an event */
 };
@@ -46,7 +47,8 @@ static void on_frame(void *cls, const char *data, size_t len)
     buf_putc(b, '\0');
     b->len--;
     json_error_t je;
-    json_t *ev = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
+    json_t *ev = json_loadb(
+        data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_DECODE_ANY, &je);
     char at[48];
     snprintf(at, sizeof at, "frames[%ld]", t->frames + (long)t->n);
     if (!ev) field_error(&t->fe, at, "is not JSON: %s", je.text);
@@ -94,14 +96,16 @@ static void take_piece(struct request *r, struct tee *t)
 {
     struct field_errors fe = {0};
     size_t ok = 0;
-    while (ok < t->n && !json_is_null(json_array_get(t->events, ok)) &&
+    while (ok < t->n && (!t->fe.n || ok + 1 < t->n) &&
            agui_frame_check(json_array_get(t->events, ok),
                             (struct jspan){t->texts[ok].data, t->texts[ok].len},
                             t->frames + (long)ok, &fe))
         ok++;
     struct aguiproj p = {.org = r->who.org_id, .user = scope_user(r), .thread = r->params[0]};
     p.err_index = -1;
+    p.opened = t->opened;
     if (!commit(r, t, ok, &p)) return;
+    t->opened = p.opened;
     if (p.not_visible) {
         refuse(t, problem(r, PROB_NOT_FOUND, "no thread %s", r->params[0]));
     } else if (p.err_index >= 0) { /* refused by the projection: commit what came before */

@@ -54,6 +54,12 @@ const char *agui_ctx_run(json_t *ctx)
     return strcmp(phase(ctx), "open") ? NULL : str(ctx, "run");
 }
 
+bool agui_ctx_streaming(json_t *ctx, const char *message_id)
+{
+    return json_object_get(set_of(ctx, "text"), message_id) ||
+           json_object_get(set_of(ctx, "rmsg"), message_id);
+}
+
 const char *agui_ctx_tool_message(json_t *ctx, const char *tool_call_id)
 {
     return str(set_of(ctx, "tools"), tool_call_id);

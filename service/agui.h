@@ -82,6 +82,8 @@ bool agui_verify(json_t *ctx, enum agui_type t, json_t *ev, bool fresh_run, char
                  struct agui_error *err);
 /* The run open in ctx, or NULL. */
 const char *agui_ctx_run(json_t *ctx);
+/* Whether message id is streaming in ctx (a text or reasoning message started, not ended). */
+bool agui_ctx_streaming(json_t *ctx, const char *message_id);
 /* The message a tool call open in ctx belongs to, or NULL. */
 const char *agui_ctx_tool_message(json_t *ctx, const char *tool_call_id);
 void agui_ctx_set_tool_message(json_t *ctx, const char *tool_call_id, const char *message_id);

@@ -61,6 +61,13 @@ enum kind {
     K_OBJ,      /* object */
     K_BOOL,     /* true or false */
     K_INT,      /* integer */
+    K_COUNT,    /* integer from 0 */
+    K_STRARRAY, /* array of strings */
+    K_USAGE,    /* array of TokenUsage */
+    K_TOOLS,    /* RunAgentInput.tools */
+    K_CONTEXT,  /* RunAgentInput.context */
+    K_RESUME,   /* RunAgentInput.resume */
+    K_RESOLVED, /* resolved, cancelled */
     K_CONTENT,  /* string or array of content parts */
     K_PATCH,    /* RFC 6902 operations */
     K_MESSAGES, /* array of messages */
@@ -94,7 +101,8 @@ static bool fail(struct agui_error *err, const char *field, const char *fmt, ...
 static bool nest(struct agui_error *err, const char *prefix)
 {
     char out[2 * sizeof err->field + 64];
-    int n = snprintf(out, sizeof out, "%s%s%s", prefix, err->field[0] ? "." : "", err->field);
+    const char *dot = err->field[0] && err->field[0] != '[' ? "." : "";
+    int n = snprintf(out, sizeof out, "%s%s%s", prefix, dot, err->field);
     size_t len = n < 0 ? 0 : (size_t)n < sizeof err->field ? (size_t)n : sizeof err->field - 1;
     memcpy(err->field, out, len);
     err->field[len] = '\0';
@@ -137,6 +145,24 @@ static bool patch_ok(json_t *ops, struct agui_error *err)
     return true;
 }
 
+/* A content part as the client's schema takes it (parts of unknown types it drops). */
+static bool part_ok(json_t *part)
+{
+    const char *type = json_string_value(json_object_get(part, "type"));
+    json_t *id = json_object_get(part, "id"), *meta = json_object_get(part, "metadata");
+    if (!type || (id && !json_is_string(id)) || (meta && !json_is_object(meta))) return false;
+    if (!strcmp(type, "text")) return json_is_string(json_object_get(part, "text"));
+    if (strcmp(type, "image") && strcmp(type, "audio") && strcmp(type, "video") &&
+        strcmp(type, "document"))
+        return true;
+    json_t *src = json_object_get(part, "source");
+    const char *kind = json_string_value(json_object_get(src, "type"));
+    json_t *mime = json_object_get(src, "mimeType");
+    return kind && json_is_string(json_object_get(src, "value")) &&
+           (!strcmp(kind, "data") || !strcmp(kind, "url") || !strcmp(kind, "file")) &&
+           (!mime || json_is_string(mime)) && (strcmp(kind, "data") || mime);
+}
+
 static bool content_ok(json_t *c)
 {
     if (json_is_string(c)) return true;
@@ -145,14 +171,13 @@ static bool content_ok(json_t *c)
     json_t *part;
     json_array_foreach(c, i, part)
     {
-        const char *type = json_string_value(json_object_get(part, "type"));
-        if (!type) return false;
-        if (!strcmp(type, "text") && !json_is_string(json_object_get(part, "text"))) return false;
+        if (!part_ok(part)) return false;
     }
     return true;
 }
 
 static bool check_members(json_t *obj, const struct member *m, struct agui_error *err);
+static bool kind_ok(json_t *v, enum kind k, struct agui_error *err);
 
 static bool messages_ok(json_t *arr, struct agui_error *err)
 {
@@ -173,12 +198,14 @@ static bool outcome_ok(json_t *o, struct agui_error *err)
 {
     const char *type = json_string_value(json_object_get(o, "type"));
     if (!json_is_object(o) || !type) return fail(err, "", "must be an object with a string type");
+    json_t *pending = json_object_get(o, "pendingToolCallIds");
+    if (!strcmp(type, "success") && pending && !kind_ok(pending, K_STRARRAY, err))
+        return nest(err, "pendingToolCallIds");
     if (strcmp(type, "interrupt") != 0) return true;
     static const struct member interrupt[] = {
-        {"id", K_STR, REQ},           {"reason", K_STR, REQ},
-        {"message", K_STR, 0},        {"toolCallId", K_STR, 0},
-        {"responseSchema", K_OBJ, 0}, {"expiresAt", K_STR, 0},
-        {"subagentRunId", K_STR, 0},  {NULL, K_ANY, 0}};
+        {"id", K_STR, REQ},          {"reason", K_STR, REQ},       {"message", K_STR, 0},
+        {"toolCallId", K_STR, 0},    {"responseSchema", K_OBJ, 0}, {"expiresAt", K_STR, 0},
+        {"subagentRunId", K_STR, 0}, {"metadata", K_OBJ, 0},       {NULL, K_ANY, 0}};
     json_t *list = json_object_get(o, "interrupts");
     if (!json_is_array(list) || json_array_size(list) == 0)
         return fail(err, "interrupts", "must be an array of at least one interrupt");
@@ -190,6 +217,52 @@ static bool outcome_ok(json_t *o, struct agui_error *err)
         snprintf(at, sizeof at, "interrupts[%zu]", i);
         if (!json_is_object(it)) return fail(err, at, "must be an object");
         if (!check_members(it, interrupt, err)) return nest(err, at);
+    }
+    return true;
+}
+
+/* Whether v is a safe integer (as zod's int()): the request parser reads every number as a real. */
+static bool is_int(json_t *v, bool non_negative)
+{
+    double d = json_is_integer(v) ? (double)json_integer_value(v) : json_real_value(v);
+    if (!json_is_number(v) || d != (double)(long long)d) return false;
+    return d <= 9007199254740991.0 && d >= (non_negative ? 0 : -9007199254740991.0);
+}
+
+static const struct member usage[] = {{"provider", K_STR, 0},
+                                      {"model", K_STR, 0},
+                                      {"inputTokens", K_COUNT, 0},
+                                      {"outputTokens", K_COUNT, 0},
+                                      {"totalTokens", K_COUNT, 0},
+                                      {"reasoningTokens", K_COUNT, 0},
+                                      {"cachedInputTokens", K_COUNT, 0},
+                                      {"cacheWriteInputTokens", K_COUNT, 0},
+                                      {NULL, K_ANY, 0}};
+static const struct member input_tool[] = {{"name", K_STR, REQ},
+                                           {"description", K_STR, REQ},
+                                           {"parameters", K_NONNULL, NULL_OK},
+                                           {"metadata", K_OBJ, 0},
+                                           {NULL, K_ANY, 0}};
+static const struct member context[] = {
+    {"description", K_STR, REQ}, {"value", K_STR, REQ}, {NULL, K_ANY, 0}};
+static const struct member resume[] = {{"interruptId", K_STR, REQ},
+                                       {"status", K_RESOLVED, REQ},
+                                       {"payload", K_NONNULL, NULL_OK},
+                                       {"metadata", K_OBJ, 0},
+                                       {NULL, K_ANY, 0}};
+
+/* Whether v is an array of objects with members m. */
+static bool array_of(json_t *v, const struct member *m, struct agui_error *err)
+{
+    if (!json_is_array(v)) return fail(err, "", "must be an array of objects");
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        char at[32];
+        snprintf(at, sizeof at, "[%zu]", i);
+        if (!json_is_object(e)) return fail(err, at, "must be an object");
+        if (!check_members(e, m, err)) return nest(err, at);
     }
     return true;
 }
@@ -211,7 +284,9 @@ static bool kind_ok(json_t *v, enum kind k, struct agui_error *err)
     case K_BOOL:
         return json_is_boolean(v) || fail(err, "", "must be true or false");
     case K_INT:
-        return json_is_integer(v) || fail(err, "", "must be an integer");
+        return is_int(v, false) || fail(err, "", "must be an integer");
+    case K_COUNT:
+        return is_int(v, true) || fail(err, "", "must be an integer from 0");
     case K_CONTENT:
         return content_ok(v) || fail(err, "", "must be a string or an array of content parts");
     case K_PATCH:
@@ -234,6 +309,27 @@ static bool kind_ok(json_t *v, enum kind k, struct agui_error *err)
         }
         return true;
     }
+    case K_STRARRAY: {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(v)) return fail(err, "", "must be an array of strings");
+        json_array_foreach(v, i, e)
+        {
+            if (!json_is_string(e)) return fail(err, "", "must be an array of strings");
+        }
+        return true;
+    }
+    case K_USAGE:
+        return array_of(v, usage, err);
+    case K_TOOLS:
+        return array_of(v, input_tool, err);
+    case K_CONTEXT:
+        return array_of(v, context, err);
+    case K_RESUME:
+        return array_of(v, resume, err);
+    case K_RESOLVED:
+        return (s && (!strcmp(s, "resolved") || !strcmp(s, "cancelled"))) ||
+               fail(err, "", "must be resolved or cancelled");
     case K_TEXTROLE:
         for (size_t i = 0; s && i < sizeof roles / sizeof *roles; i++)
             if (!strcmp(s, roles[i])) return true;
@@ -269,8 +365,9 @@ bool agui_id_ok(json_t *s)
     return json_is_string(s) && valid_id(json_string_value(s));
 }
 
-static const struct member tool_call[] = {
-    {"id", K_STR, REQ}, {"type", K_STR, REQ}, {"function", K_OBJ, REQ}, {NULL, K_ANY, 0}};
+static const struct member tool_call[] = {{"id", K_STR, REQ},       {"type", K_STR, REQ},
+                                          {"function", K_OBJ, REQ}, {"encryptedValue", K_STR, 0},
+                                          {"metadata", K_OBJ, 0},   {NULL, K_ANY, 0}};
 static const struct member function[] = {
     {"name", K_STR, REQ}, {"arguments", K_STR, REQ}, {NULL, K_ANY, 0}};
 
@@ -297,8 +394,9 @@ static bool tool_calls_ok(json_t *calls, struct agui_error *err)
 
 bool agui_message_check(json_t *m, struct agui_error *err)
 {
-    static const struct member base[] = {
-        {"id", K_STR, REQ}, {"role", K_STR, REQ}, {"metadata", K_OBJ, 0}, {NULL, K_ANY, 0}};
+    static const struct member base[] = {{"id", K_STR, REQ},           {"role", K_STR, REQ},
+                                         {"metadata", K_OBJ, 0},       {"subagentRunId", K_STR, 0},
+                                         {"encryptedValue", K_STR, 0}, {NULL, K_ANY, 0}};
     static const struct member text[] = {
         {"content", K_STR, REQ}, {"name", K_STR, 0}, {NULL, K_ANY, 0}};
     static const struct member user[] = {
@@ -341,10 +439,10 @@ bool agui_input_check(json_t *in, struct agui_error *err)
                                           {"messages", K_MESSAGES, REQ},
                                           {"parentRunId", K_STR, 0},
                                           {"state", K_ANY, 0},
-                                          {"tools", K_OBJARRAY, 0},
-                                          {"context", K_OBJARRAY, 0},
+                                          {"tools", K_TOOLS, 0},
+                                          {"context", K_CONTEXT, 0},
                                           {"forwardedProps", K_ANY, 0},
-                                          {"resume", K_OBJARRAY, 0},
+                                          {"resume", K_RESUME, 0},
                                           {"protocolVersion", K_STR, 0},
                                           {NULL, K_ANY, 0}};
     if (!json_is_object(in)) return fail(err, "", "must be a RunAgentInput object");
@@ -359,10 +457,10 @@ static const struct member m_run_started[] = {
     {"threadId", K_STR, REQ},  {"runId", K_STR, REQ}, {"protocolVersion", K_STR, 0},
     {"parentRunId", K_STR, 0}, {"input", K_INPUT, 0}, END};
 static const struct member m_run_finished[] = {
-    {"threadId", K_STR, REQ},        {"runId", K_STR, REQ},    {"result", K_NONNULL, NULL_OK},
-    {"outcome", K_OUTCOME, NULL_OK}, {"usage", K_OBJARRAY, 0}, END};
+    {"threadId", K_STR, REQ},        {"runId", K_STR, REQ}, {"result", K_NONNULL, NULL_OK},
+    {"outcome", K_OUTCOME, NULL_OK}, {"usage", K_USAGE, 0}, END};
 static const struct member m_run_error[] = {
-    {"message", K_STR, REQ}, {"code", K_STR, 0}, {"usage", K_OBJARRAY, 0}, END};
+    {"message", K_STR, REQ}, {"code", K_STR, 0}, {"usage", K_USAGE, 0}, END};
 static const struct member m_step[] = {{"stepName", K_STR, REQ}, END};
 static const struct member m_msg_id[] = {{"messageId", K_STR, REQ}, END};
 static const struct member m_text_start[] = {
@@ -454,7 +552,7 @@ static bool ids_ok(json_t *ev, enum agui_type t, struct agui_error *err)
 {
     const char *key = t == AG_RUN_STARTED || t == AG_RUN_FINISHED ? "runId"
                       : t == AG_TEXT_START || t == AG_RMSG_START || t == AG_TOOL_RESULT ||
-                              t == AG_ACTIVITY_SNAPSHOT
+                              t == AG_ACTIVITY_SNAPSHOT || t == AG_TEXT_CHUNK || t == AG_RMSG_CHUNK
                           ? "messageId"
                           : NULL;
     json_t *v = key ? json_object_get(ev, key) : NULL;

@@ -161,3 +161,34 @@ test('resuming in the middle of a run: into an empty page and into a page holdin
     });
   }
 });
+
+test('a thread written through the REST API replays in snapshot mode to a client that takes it', async () => {
+  const tid = uniq('rest');
+  assertStatus(await c.post('/v1/threads', { id: tid, messages: [
+    { id: 's', role: 'system', content: [{ type: 'text', text: 'Be ' }, { type: 'text', text: 'brief.' }] },
+    { id: 'u', role: 'user', content: 'hi' },
+    { id: 'a', role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+    { id: 't', role: 'tool', content: 'done' },
+  ] }), 201);
+  const got = await agentView(replayUrl(tid), { headers: auth() });
+  assert.deepEqual(got.messages.map((m) => [m.id, m.role, m.content ?? null]), [['s', 'system', 'Be brief.'], ['u', 'user', 'hi'], ['a', 'assistant', null], ['t', 'tool', 'done']]);
+  assert.equal(got.messages[2].toolCalls[0].id, 'c1');
+});
+
+test('a MESSAGES_SNAPSHOT that lists a message still streaming leaves it streaming', async () => {
+  const tid = uniq('snapstream');
+  const events = [
+    { type: 'RUN_STARTED', threadId: tid, runId: `${tid}-r` },
+    { type: 'TEXT_MESSAGE_START', messageId: 'm1', role: 'assistant' },
+    { type: 'TEXT_MESSAGE_CONTENT', messageId: 'm1', delta: 'draft' },
+    { type: 'MESSAGES_SNAPSHOT', messages: [{ id: 'u0', role: 'user', content: 'q' }, { id: 'm1', role: 'assistant', content: 'Final: ' }] },
+    { type: 'TEXT_MESSAGE_CONTENT', messageId: 'm1', delta: 'yes' },
+    { type: 'TEXT_MESSAGE_END', messageId: 'm1' },
+    { type: 'RUN_FINISHED', threadId: tid, runId: `${tid}-r` },
+  ];
+  const want = await originalView(events);
+  await ingest(tid, events);
+  const rest = await restView(tid);
+  assert.deepEqual(rest.messages, comparable(want.messages));
+  assert.equal(want.messages.find((m) => m.id === 'm1').content, 'Final: yes');
+});

@@ -2,8 +2,7 @@
 // convstore cannot keep, events out of the order @ag-ui/client enforces, patches that do not apply,
 // conflicts and oversized input: the exact 4xx naming the first bad event, nothing written (events,
 // messages, state, runs, steps; a never-created thread stays absent), never a 5xx (the harness fails
-// any 5xx but 503). Tests titled "SERVER BUG" fail against the server as of this commit: they pin
-// what the contract says (see the report of the aguitest branch).
+// any 5xx but 503).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -264,9 +263,9 @@ test('ids convstore keeps as its own must be convstore ids', async (t) => {
   ]);
 });
 
-// SERVER BUG: a *_CHUNK that opens a stream creates the message under its messageId without the
-// id check TEXT_MESSAGE_START gets: 201, and a message "a b" that GET .../messages/{id} cannot address.
-test('SERVER BUG: the messageId a first *_CHUNK creates a message under must be a convstore id', async (t) => {
+// A *_CHUNK that opens a stream creates the message under its messageId: it gets the id check
+// TEXT_MESSAGE_START gets (else a message "a b" that GET .../messages/{id} cannot address).
+test('the messageId a first *_CHUNK creates a message under must be a convstore id', async (t) => {
   const chunk = (label, ev) => {
     const tid = uniq('chunk');
     return { label, tid, events: [RS(tid, `${tid}-r`), ev], fields: ['events[1]', 'events[1].messageId'] };
@@ -426,18 +425,16 @@ test('an event of exactly 256 KiB is accepted', async () => {
   assertStatus(await c.post(P(tid), { events: [RS(tid, 'rl'), sized(262144), RF(tid, 'rl')] }), 201);
 });
 
-// SERVER BUG: the request's `input` is checked against the AG-UI schema only, so its messages are
-// stored without the 512 KiB content limit every other way of writing a message has (an event is
-// at most 256 KiB, but `input` sits beside the events and may fill the 1 MiB body).
-test('SERVER BUG: a message over 512 KiB in the request input is refused', async (t) => {
+// The request's `input` messages are stored: the 512 KiB content limit every other way of writing
+// a message has holds (an event is at most 256 KiB, but `input` sits beside the events).
+test('a message over 512 KiB in the request input is refused', async (t) => {
   const tid = uniq('big-input');
   const input = { threadId: tid, runId: `${tid}-r`, messages: [{ id: 'big', role: 'user', content: 'x'.repeat(600 * 1024) }] };
   await refuse(t, [{ label: 'a 600 KiB user message', tid, send: () => c.post(P(tid), { events: [RS(tid, `${tid}-r`)], input }), fields: ['input', 'events[0]'] }]);
 });
 
-// SERVER BUG: timestamps are read from a body parsed with integers as reals, so every integer
-// timestamp (AG-UI's `timestamp` is an integer, e.g. Date.now()) is refused "must be an integer".
-test('SERVER BUG: integer timestamps are accepted', async () => {
+// AG-UI's `timestamp` is an integer (e.g. Date.now()), read from a body parsed with numbers as reals.
+test('integer timestamps are accepted', async () => {
   const tid = uniq('ts');
   const events = [RS(tid, 'rt', { timestamp: 1700000000000 }), { ...GOOD, timestamp: 0 }, RF(tid, 'rt', { timestamp: 1700000000001 })];
   for (const ev of events) assert.ok(EventSchema.safeParse(ev).success, 'valid AG-UI');
@@ -491,10 +488,10 @@ const NESTED = [
   ['MESSAGES_SNAPSHOT tool call encryptedValue 5', (tid) => [RS(tid, `${tid}-r`), { type: 'MESSAGES_SNAPSHOT', messages: [{ id: 'a', role: 'assistant', toolCalls: [{ id: 't', type: 'function', function: { name: 'n', arguments: '' }, encryptedValue: 5 }] }] }, RF(tid, `${tid}-r`)]],
 ];
 
-// SERVER BUG: the nested schemas (TokenUsage, Tool, Context, ResumeEntry, content parts, a message's
-// subagentRunId/encryptedValue, an interrupt's metadata, pendingToolCallIds) are not checked: 201,
-// and the stored stream then fails in the stock client (ZodError) in every replay mode.
-test('SERVER BUG: streams the stock client refuses for a nested member are refused', async (t) => {
+// The nested schemas (TokenUsage, Tool, Context, ResumeEntry, content parts, a message's
+// subagentRunId/encryptedValue, an interrupt's metadata, pendingToolCallIds) are checked: stored,
+// such a stream would fail in the stock client (ZodError) in every replay mode.
+test('streams the stock client refuses for a nested member are refused', async (t) => {
   const cases = [];
   for (const [label, make] of NESTED) {
     assert.ok(await clientRejects(make('page')), `the stock client refuses: ${label}`);

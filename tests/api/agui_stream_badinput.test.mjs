@@ -142,11 +142,10 @@ async function inPieces(tid, pieces) {
   return answer;
 }
 
-// SERVER BUG: the tee projects each piece of the body in its own transaction, and the "second
-// RUN_STARTED in one request" rule only sees the piece: a RUN_STARTED arriving in a later piece
-// abandons the open run (201, first run failed) instead of being refused, so the answer depends
-// on how TCP cut the body.
-test('SERVER BUG: a second RUN_STARTED in a later piece of the same streamed body is refused', async () => {
+// The tee projects each piece of the body in its own transaction; the "second RUN_STARTED in one
+// request" rule still sees the whole request, so the answer does not depend on how TCP cut the
+// body.
+test('a second RUN_STARTED in a later piece of the same streamed body is refused', async () => {
   const tid = uniq('pieces');
   const first = RS(tid);
   const second = { type: 'RUN_STARTED', threadId: tid, runId: `${tid}-r2` };
