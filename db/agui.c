@@ -42,7 +42,8 @@ static struct db_stmt st_replace = {
     "WITH d AS (DELETE FROM message_deltas d USING messages m WHERE m.org_id = $1"
     " AND m.thread_id = $2 AND m.id = $3 AND d.org_id = m.org_id AND d.thread_id = m.thread_id"
     " AND d.seq = m.seq) UPDATE messages SET role = $4, content = $5, name = $6,"
-    " tool_calls = $7, tool_call_id = $8, status = 'completed', delta_count = 0,"
+    " tool_calls = $7, tool_call_id = $8, status = CASE WHEN $9::bool THEN 'in_progress'"
+    " ELSE 'completed' END, delta_count = 0,"
     " delta_bytes = 0, updated_at = now() WHERE org_id = $1 AND thread_id = $2 AND id = $3",
     0};
 
@@ -160,10 +161,11 @@ enum db_qs agui_db_reopen(const char *org, const char *thread, const char *id)
 
 enum db_qs agui_db_replace(const char *org, const char *thread, const char *id, const char *role,
                            const char *content, const char *name, const char *tool_calls,
-                           const char *tool_call_id)
+                           const char *tool_call_id, bool streaming)
 {
-    const char *params[] = {org, thread, id, role, content, name, tool_calls, tool_call_id};
-    return run_quiet(&st_replace, 8, params);
+    const char *params[] = {
+        org, thread, id, role, content, name, tool_calls, tool_call_id, streaming ? "t" : "f"};
+    return run_quiet(&st_replace, 9, params);
 }
 
 enum db_qs agui_db_tool_owner(const char *org, const char *thread, const char *tc, char id_out[129])

@@ -22,10 +22,11 @@ enum db_qs agui_db_message(const char *org, const char *thread, const char *id,
                            struct db_rows *rows);
 /* Makes an existing message stream again (in_progress; content "" unless it is a string). */
 enum db_qs agui_db_reopen(const char *org, const char *thread, const char *id);
-/* Replaces every field of an existing message (completed; pending deltas dropped). */
+/* Replaces every field of an existing message, pending deltas dropped: completed, or
+ * in_progress when it is streaming (its START came and its END has not). */
 enum db_qs agui_db_replace(const char *org, const char *thread, const char *id, const char *role,
                            const char *content, const char *name, const char *tool_calls,
-                           const char *tool_call_id);
+                           const char *tool_call_id, bool streaming);
 /* The id of the thread's message holding tool call tc (into id_out), or DB_NO_RESULTS. */
 enum db_qs agui_db_tool_owner(const char *org, const char *thread, const char *tc,
                               char id_out[129]);
