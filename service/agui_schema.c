@@ -94,7 +94,8 @@ static bool fail(struct agui_error *err, const char *field, const char *fmt, ...
 static bool nest(struct agui_error *err, const char *prefix)
 {
     char out[2 * sizeof err->field + 64];
-    int n = snprintf(out, sizeof out, "%s%s%s", prefix, err->field[0] ? "." : "", err->field);
+    int n = snprintf(out, sizeof out, "%s%s%s", prefix,
+                     err->field[0] && err->field[0] != '[' ? "." : "", err->field);
     size_t len = n < 0 ? 0 : (size_t)n < sizeof err->field ? (size_t)n : sizeof err->field - 1;
     memcpy(err->field, out, len);
     err->field[len] = '\0';
@@ -454,7 +455,7 @@ static bool ids_ok(json_t *ev, enum agui_type t, struct agui_error *err)
 {
     const char *key = t == AG_RUN_STARTED || t == AG_RUN_FINISHED ? "runId"
                       : t == AG_TEXT_START || t == AG_RMSG_START || t == AG_TOOL_RESULT ||
-                              t == AG_ACTIVITY_SNAPSHOT
+                              t == AG_ACTIVITY_SNAPSHOT || t == AG_TEXT_CHUNK || t == AG_RMSG_CHUNK
                           ? "messageId"
                           : NULL;
     json_t *v = key ? json_object_get(ev, key) : NULL;
