@@ -125,8 +125,8 @@ static void test_check_required_and_types(void **state)
         {"threadId", "{'type':'RUN_STARTED','runId':'r1'}"},
         {"input.messages", "{'type':'RUN_STARTED','threadId':'t','runId':'r','input':{"
                            "'threadId':'t','runId':'r'}}"},
-        {"input.tools", "{'type':'RUN_STARTED','threadId':'t','runId':'r','input':{'threadId':"
-                        "'t','runId':'r','messages':[],'tools':[1]}}"},
+        {"input.tools[0]", "{'type':'RUN_STARTED','threadId':'t','runId':'r','input':{'threadId':"
+                           "'t','runId':'r','messages':[],'tools':[1]}}"},
         {"runId", "{'type':'RUN_FINISHED','threadId':'t1'}"},
         {"outcome.interrupts", "{'type':'RUN_FINISHED','threadId':'t','runId':'r','outcome':{"
                                "'type':'interrupt','interrupts':[]}}"},
