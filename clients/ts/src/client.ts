@@ -101,15 +101,15 @@ export function createClient(options: ClientOptions) {
   };
 
   const threads = {
-    /** `ifExists: 'return'` answers with the existing thread instead of 409 `thread_exists`. */
+    /** `ifExists: 'return'` (or `true`) answers 200 with the existing thread instead of 409 `thread_exists`. */
     create: (
       body: BodyOf<Op<ThreadsP, 'post'>> = {},
-      opts: CallOptions & { ifExists?: 'return' } = {},
+      opts: CallOptions & { ifExists?: 'return' | boolean } = {},
     ) =>
       req<OkOf<Op<ThreadsP, 'post'>>>({
         method: 'POST',
         path: '/v1/threads',
-        query: { if_exists: opts.ifExists },
+        query: { if_exists: opts.ifExists === true || opts.ifExists === 'return' ? 'return' : undefined },
         body,
         call: opts,
       }),
@@ -314,14 +314,12 @@ export function createClient(options: ClientOptions) {
      * a snapshot is never replayed twice.
      */
     events: (threadId: string, opts: AguiEventsOptions = {}): AsyncIterable<AguiEvent> => {
-      let resumed = false;
       return followSse<AguiEvent>({
         signal: opts.signal,
         reconnect: opts.follow === true,
         maxDelayMs: t.maxDelayMs,
         open: (lastId, signal) => {
-          resumed = lastId !== undefined;
-          const mode = resumed && (opts.mode ?? 'snapshot') === 'snapshot' ? 'events' : opts.mode;
+          const mode = lastId !== undefined && (opts.mode ?? 'snapshot') === 'snapshot' ? 'events' : opts.mode;
           const headers = t.headers({ accept: 'text/event-stream' });
           if (lastId !== undefined) headers['last-event-id'] = lastId;
           return t.fetch(

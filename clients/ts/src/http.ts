@@ -45,6 +45,20 @@ const DEFAULT_ATTEMPTS = 3;
 const DEFAULT_MAX_DELAY_MS = 10000;
 const BASE_DELAY_MS = 250;
 
+/**
+ * A random UUID (v4) for an Idempotency-Key. crypto.randomUUID exists only in secure contexts
+ * (https, localhost); a page served over plain http elsewhere has getRandomValues alone.
+ */
+export function newKey(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /** Encodes one path segment (an id). */
 export const seg = (s: string | number): string => encodeURIComponent(String(s));
 
@@ -144,7 +158,7 @@ export class Transport {
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
-    if (method === 'POST') headers['idempotency-key'] = call?.idempotencyKey ?? globalThis.crypto.randomUUID();
+    if (method === 'POST') headers['idempotency-key'] = call?.idempotencyKey ?? newKey();
     const url = this.url(spec.path, spec.query);
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= this.attempts;

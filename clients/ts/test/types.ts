@@ -76,7 +76,7 @@ export async function wrong(): Promise<void> {
   await cs.keys.create({ role: 'root' });
   // @ts-expect-error messages.createBatch takes the array itself
   await cs.messages.createBatch('t', { messages: [] });
-  // @ts-expect-error ifExists is 'return' or nothing
+  // @ts-expect-error ifExists is 'return' or a boolean
   await cs.threads.create({}, { ifExists: 'replace' });
   const e = new ConvstoreError(400, null, null);
   // @ts-expect-error not an ErrorCode
