@@ -311,14 +311,18 @@ export function createClient(options: ClientOptions) {
      * The thread replayed as AG-UI events (parsed), in `mode` (default `snapshot`). Without
      * `follow` the iteration ends with the replay. With `follow` it goes on with live events and,
      * after a drop, reconnects with `Last-Event-ID` (the last frame's seq) in `events` mode, so
-     * a snapshot is never replayed twice.
+     * a snapshot is never replayed twice; the lead-in the service sends to a client resuming
+     * mid-run (RUN_STARTED, MESSAGES_SNAPSHOT, open STARTs, all with the resume point's id) is
+     * dropped, since this iterator's consumer has seen those events already.
      */
     events: (threadId: string, opts: AguiEventsOptions = {}): AsyncIterable<AguiEvent> => {
+      let resumeFrom = -1; // the seq a reconnection resumed after; -1 on the first connection
       return followSse<AguiEvent>({
         signal: opts.signal,
         reconnect: opts.follow === true,
         maxDelayMs: t.maxDelayMs,
         open: (lastId, signal) => {
+          resumeFrom = lastId === undefined ? -1 : Number(lastId);
           const mode = lastId !== undefined && (opts.mode ?? 'snapshot') === 'snapshot' ? 'events' : opts.mode;
           const headers = t.headers({ accept: 'text/event-stream' });
           if (lastId !== undefined) headers['last-event-id'] = lastId;
@@ -332,7 +336,7 @@ export function createClient(options: ClientOptions) {
             { headers, signal },
           );
         },
-        accept: (f: SseFrame) => JSON.parse(f.data) as AguiEvent,
+        accept: (f: SseFrame) => (resumeFrom >= 0 && Number(f.id) <= resumeFrom ? undefined : (JSON.parse(f.data) as AguiEvent)),
       });
     },
   };

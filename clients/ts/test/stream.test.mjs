@@ -89,3 +89,44 @@ test('follow: leaving the loop closes the stream; a deleted thread ends it with 
   await assert.rejects(done, (e) => e.name === 'ConvstoreError' && e.status === 404);
   assert.deepEqual(seen, [1, 2]);
 });
+
+test('agui.events with follow: a snapshot, then live events, resumed after a cut without a second snapshot', async (t) => {
+  const { cs, org } = await freshClient();
+  const proxy = await startProxy();
+  t.after(() => proxy.close());
+  const viaProxy = createClient({ baseUrl: proxy.url, apiKey: org.api_key, retry: { maxDelayMs: 200 } });
+  const tid = uniq('t');
+  const run = (id, text) => [
+    { type: 'RUN_STARTED', threadId: tid, runId: id },
+    { type: 'TEXT_MESSAGE_START', messageId: `${id}-m`, role: 'assistant' },
+    { type: 'TEXT_MESSAGE_CONTENT', messageId: `${id}-m`, delta: text },
+    { type: 'TEXT_MESSAGE_END', messageId: `${id}-m` },
+    { type: 'RUN_FINISHED', threadId: tid, runId: id },
+  ];
+  await cs.agui.ingest(tid, { events: run('r1', 'one') });
+  proxy.watch(/^GET \/v1\/threads\/[^/]+\/agui\/events/);
+  const ac = new AbortController();
+  const got = [];
+  const reader = (async () => {
+    for await (const e of viaProxy.agui.events(tid, { follow: true, signal: ac.signal })) got.push(e);
+  })();
+  await until(() => got.some((e) => e.type === 'RUN_FINISHED'), 10000, 'the snapshot');
+  const snapshot = got.length;
+  assert.ok(got.some((e) => e.type === 'MESSAGES_SNAPSHOT'));
+  await cs.agui.ingest(tid, { events: run('r2', 'two').slice(0, 2) });
+  await until(() => got.length === snapshot + 2, 10000, 'live events');
+  proxy.cutAll();
+  await cs.agui.ingest(tid, { events: run('r2', 'two').slice(2) });
+  await until(() => got.length >= snapshot + 5, 10000, 'the events after the cut');
+  await sleep(100);
+  ac.abort();
+  await reader;
+  assert.deepEqual(
+    got.slice(snapshot).map((e) => e.type),
+    ['RUN_STARTED', 'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED'],
+  );
+  assert.equal(got.filter((e) => e.type === 'MESSAGES_SNAPSHOT').length, 1);
+  assert.equal(proxy.requests.length, 2);
+  assert.match(proxy.requests[1].line, /mode=events/);
+  assert.ok(Number(proxy.requests[1].headers['last-event-id']) > 0);
+});
