@@ -78,6 +78,14 @@ export async function wrong(): Promise<void> {
   await cs.messages.createBatch('t', { messages: [] });
   // @ts-expect-error ifExists is 'return' or a boolean
   await cs.threads.create({}, { ifExists: 'replace' });
+  const t = await cs.threads.get('t');
+  // @ts-expect-error an answer field the spec does not have (threads have no "name")
+  void t.name;
+  // @ts-expect-error limit is a number
+  await cs.messages.list('t', { limit: 'ten' }).page();
+  const run = await cs.runs.get('t', 'r');
+  // @ts-expect-error a run status the spec does not have, in a comparison with an answer
+  if (run.status === 'done') return;
   const e = new ConvstoreError(400, null, null);
   // @ts-expect-error not an ErrorCode
   if (e.code === 'no_such_code') return;
