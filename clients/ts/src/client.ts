@@ -31,9 +31,8 @@ export type IfMatch = number | string;
 const ifMatchHeader = (v: IfMatch | undefined): Record<string, string> | undefined =>
   v === undefined ? undefined : { 'if-match': typeof v === 'number' ? `"${v}"` : v };
 
-/** Options of a list call (besides its query): aborting the requests it makes. */
+/** The query of a list operation (filters, `limit`, `order` and the cursors). */
 type ListQuery<O> = QueryOf<O>;
-type ItemPage<T> = Page<T>;
 
 export interface FollowOptions {
   /** Start after this seq (default 0: the whole log, then live). */
@@ -56,9 +55,6 @@ export interface AguiEventsOptions {
   signal?: AbortSignal;
 }
 
-/** An AG-UI event as replayed, with the `seq` (the SSE id) it came with. */
-export type AguiStreamEvent = AguiEvent;
-
 /** The convstore client; see createClient. */
 export type ConvstoreClient = ReturnType<typeof createClient>;
 
@@ -74,8 +70,8 @@ export function createClient(options: ClientOptions) {
 
   /** A list over `after`/`before` id cursors. */
   function idList<T, Q extends object>(path: string, query: Q | undefined, call?: CallOptions) {
-    return new ListResult<T, ItemPage<T>, Q>(
-      (q) => req<ItemPage<T>>({ method: 'GET', path, query: q as Record<string, unknown>, call }),
+    return new ListResult<T, Page<T>, Q>(
+      (q) => req<Page<T>>({ method: 'GET', path, query: q as Record<string, unknown>, call }),
       (query ?? {}) as Q,
       (page, q) => {
         const qq = q as Record<string, unknown>;
