@@ -54,7 +54,7 @@ passed=0 failed=0 skipped=0 # test counts, as the runners report them
 any_failed=0
 
 # count LOG: add up the counts that node's test runner (spec reporter), cmocka and our own scripts
-# ("name: N passed, N failed") print at their ends.
+# ("name: N passed, N failed", the name may hold a hyphen: "ts-client") print at their ends.
 # Prints "P F S".
 count() {
     awk '
@@ -64,7 +64,7 @@ count() {
         /^\[  PASSED  \] [0-9]+ test/ { p += $4 }
         /^\[  FAILED  \] [0-9]+ test/ { f += $4 }
         /^\[  SKIPPED \] [0-9]+ test/ { s += $4 }
-        /^[A-Za-z]+: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+        /^[A-Za-z][A-Za-z-]*: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
         END { printf "%d %d %d\n", p, f, s }
     ' "$1"
 }
@@ -187,6 +187,11 @@ if step "build (ASan+UBSan)" 900 make --no-print-directory -j"$jobs" B=build-asa
     # StateGraph stopped at an interrupt and resumed by another process, time travel, isolation.
     if [ -f clients/langgraph/package.json ]; then
         step "LangGraph saver (ASan+UBSan)" 900 sh -c 'cd clients/langgraph && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
+    fi
+    # The typed TypeScript client against the sanitized service: every resource, pagination, a
+    # stream followed across cut connections, retries through a sabotaging proxy, type tests.
+    if [ -f clients/ts/package.json ]; then
+        step "TypeScript client (ASan+UBSan)" 600 sh -c 'cd clients/ts && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
     fi
 fi
 
