@@ -1475,8 +1475,13 @@ export interface components {
          * @enum {string}
          */
         MessageRole: "system" | "developer" | "user" | "assistant" | "tool" | "reasoning" | "activity";
-        /** @description One call an assistant message makes, in OpenAI's (and AG-UI's) shape. */
+        /**
+         * @description One call an assistant message makes, in OpenAI's (and AG-UI's) shape; AG-UI's optional
+         *     `metadata` and `encryptedValue` are kept.
+         */
         ToolCall: {
+            metadata?: Record<string, unknown>;
+            encryptedValue?: string;
             /** @description 1–256 characters without control characters; a tool message answers it with `tool_call_id`. */
             id: string;
             /** @constant */
