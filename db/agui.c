@@ -144,11 +144,11 @@ static enum db_qs run_quiet(struct db_stmt *st, int n, const char *const *params
 enum db_qs agui_db_open(const char *org, const char *user, const char *thread, struct db_rows *rows)
 {
     const char *params[] = {org, thread, user};
-    enum db_qs qs = run_quiet(&st_create, 3, params);
-    if (qs < 0) {
-        rows->res = NULL;
-        return qs;
-    }
+    enum db_qs qs = db_run(&st_open, 3, params, rows);
+    if (qs != 0) return qs; /* the common case: the thread is there */
+    db_rows_free(rows);
+    qs = run_quiet(&st_create, 3, params);
+    if (qs < 0) return qs;
     return db_run(&st_open, 3, params, rows);
 }
 

@@ -348,7 +348,8 @@ static enum db_qs load(struct tx *t)
     enum db_qs qs = agui_db_open(p->org, p->user, p->thread, &rows);
     if (qs == 0) p->not_visible = true;
     if (qs > 0) {
-        t->ctx = db_is_null(&rows, 0, 0) ? NULL : json_loads(db_str(&rows, 0, 0), 0, NULL);
+        t->ctx_was = db_is_null(&rows, 0, 0) ? NULL : strdup(db_str(&rows, 0, 0));
+        t->ctx = t->ctx_was ? json_loads(t->ctx_was, 0, NULL) : NULL;
         if (!t->ctx) t->ctx = agui_ctx_new();
         if (db_str(&rows, 0, 2)[0] == 't') t->state = ap_parse_exact(db_str(&rows, 0, 1));
     }
@@ -366,7 +367,9 @@ static void reset(struct tx *t)
     }
     json_decref(t->ctx);
     json_decref(t->state);
+    free(t->ctx_was);
     t->ctx = t->state = NULL;
+    t->ctx_was = NULL;
     t->state_set = false;
     t->opened_here = t->p->opened;
     t->p->err_index = -1;
@@ -391,7 +394,9 @@ static enum db_qs body(struct db_conn *c, void *arg)
     }
     char *ctx = ap_text_of(t->ctx);
     char *state = t->state_set && t->state ? ap_text_of(t->state) : NULL;
-    qs = agui_db_save(t->p->org, t->p->thread, ctx, t->state_set, state);
+    /* Streamed deltas change neither the context nor the state: a round trip saved per token. */
+    bool same = !t->state_set && t->ctx_was && !strcmp(ctx, t->ctx_was);
+    qs = same ? DB_ONE_RESULT : agui_db_save(t->p->org, t->p->thread, ctx, t->state_set, state);
     free(ctx);
     free(state);
     if (qs < 0 || t->n == 0) return qs < 0 ? qs : DB_ONE_RESULT;
@@ -419,6 +424,7 @@ enum db_qs aguiproj_run(struct aguiproj *p, json_t *events, const struct jspan *
     free(t.ev);
     json_decref(t.ctx);
     json_decref(t.state);
+    free(t.ctx_was);
     if (qs <= 0) db_rows_free(rows);
     return qs;
 }

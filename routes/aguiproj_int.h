@@ -22,6 +22,7 @@ struct tx {
     const struct jspan *raw;
     size_t n;
     json_t *ctx, *state;
+    char *ctx_was; /* the stored context's text, to skip saving it unchanged (NULL: none) */
     bool state_set, opened_here;
     struct stored *st;
     struct event_in *ev;
