@@ -18,16 +18,6 @@ json_t *agui_ctx_new(void)
     return json_pack("{s:s}", "phase", "none");
 }
 
-static bool fail(struct agui_error *err, const char *field, const char *fmt, ...)
-{
-    snprintf(err->field, sizeof err->field, "%s", field);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->why, sizeof err->why, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 static const char *str(json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
@@ -193,15 +183,15 @@ static bool expand_chunk(json_t *ctx, const struct chunk_kind *k, json_t *c, jso
         if ((text && (!agrees(lane, c, "role", "role") || !agrees(lane, c, "name", "name"))) ||
             (tool && (!agrees(lane, c, "toolCallName", "name") ||
                       !agrees(lane, c, "parentMessageId", "parent"))))
-            return fail(err, "",
-                        "a chunk continuing a stream must repeat its role, name and "
-                        "parent or leave them out");
+            return agui_fail(err, "",
+                             "a chunk continuing a stream must repeat its role, name and "
+                             "parent or leave them out");
         id = str(lane, "id");
     } else {
         close_lane(ctx, key, out);
-        if (!id) return fail(err, k->id_key, "is required on the first chunk of a stream");
+        if (!id) return agui_fail(err, k->id_key, "is required on the first chunk of a stream");
         if (!strcmp(k->kind, "tool") && !str(c, "toolCallName"))
-            return fail(err, "toolCallName", "is required on the first chunk of a stream");
+            return agui_fail(err, "toolCallName", "is required on the first chunk of a stream");
         json_t *new_lane, *start = chunk_start(k, c, id, &new_lane);
         if (json_is_object(json_object_get(c, "metadata")))
             json_object_set(start, "metadata", json_object_get(c, "metadata"));
@@ -275,19 +265,19 @@ static bool verify_run_event(json_t *ctx, enum agui_type t, json_t *ev, bool fre
     const char *p = phase(ctx);
     if (t == AG_RUN_ERROR) {
         if (!strcmp(p, "errored"))
-            return fail(err, "type",
-                        "the run has already errored with RUN_ERROR: start a new "
-                        "run with RUN_STARTED");
+            return agui_fail(err, "type",
+                             "the run has already errored with RUN_ERROR: start a new "
+                             "run with RUN_STARTED");
         reset_run(ctx);
         json_object_set_new(ctx, "phase", json_string("errored"));
         return true;
     }
     if (t == AG_RUN_STARTED) {
         if (!strcmp(p, "open") && fresh_run)
-            return fail(err, "type",
-                        "a run (%s) is still open: finish it with RUN_FINISHED or "
-                        "RUN_ERROR first",
-                        str(ctx, "run"));
+            return agui_fail(err, "type",
+                             "a run (%s) is still open: finish it with RUN_FINISHED or "
+                             "RUN_ERROR first",
+                             str(ctx, "run"));
         if (!strcmp(p, "open")) snprintf(abandoned, 129, "%s", str(ctx, "run"));
         reset_run(ctx);
         json_object_set(ctx, "run", json_object_get(ev, "runId"));
@@ -305,11 +295,11 @@ static bool verify_run_event(json_t *ctx, enum agui_type t, json_t *ev, bool fre
     for (size_t i = 0; i < sizeof open_sets / sizeof *open_sets; i++) {
         const char *id = first_open(ctx, open_sets[i].set);
         if (id)
-            return fail(err, "type", "cannot finish the run while %s are still active: %s",
-                        open_sets[i].what, id);
+            return agui_fail(err, "type", "cannot finish the run while %s are still active: %s",
+                             open_sets[i].what, id);
     }
     if (strcmp(str(ev, "runId"), str(ctx, "run")) != 0)
-        return fail(err, "runId", "is not the open run (%s)", str(ctx, "run"));
+        return agui_fail(err, "runId", "is not the open run (%s)", str(ctx, "run"));
     json_object_set_new(ctx, "phase", json_string("finished"));
     return true;
 }
@@ -357,7 +347,7 @@ bool agui_verify(json_t *ctx, enum agui_type t, json_t *ev, bool fresh_run, char
     if (t == AG_RUN_STARTED || t == AG_RUN_FINISHED || t == AG_RUN_ERROR) {
         const char *p = phase(ctx);
         if (t == AG_RUN_FINISHED && strcmp(p, "open") != 0)
-            return fail(err, "type", "no run is open: a run starts with RUN_STARTED");
+            return agui_fail(err, "type", "no run is open: a run starts with RUN_STARTED");
         if (t == AG_RUN_ERROR && !strcmp(p, "none")) {
             json_object_set_new(ctx, "phase", json_string("errored"));
             return true;
@@ -365,7 +355,7 @@ bool agui_verify(json_t *ctx, enum agui_type t, json_t *ev, bool fresh_run, char
         return verify_run_event(ctx, t, ev, fresh_run, abandoned, err);
     }
     if (strcmp(phase(ctx), "open") != 0)
-        return fail(err, "type", "no run is open: the first event of a run is RUN_STARTED");
+        return agui_fail(err, "type", "no run is open: the first event of a run is RUN_STARTED");
     const char *set, *key, *what;
     bool open;
     if (!entity_of(t, &set, &key, &open, &what)) return true;
@@ -375,11 +365,11 @@ bool agui_verify(json_t *ctx, enum agui_type t, json_t *ev, bool fresh_run, char
     if (open) {
         json_t *v = t == AG_TOOL_START || t == AG_STEP_STARTED ? json_string("") : json_true();
         if (!toggle(ctx, set, id, true, v))
-            return fail(err, key, "a %s with this id is already active: %s", what, id);
+            return agui_fail(err, key, "a %s with this id is already active: %s", what, id);
         return true;
     }
     if (!json_object_get(set_of(ctx, set), id))
-        return fail(err, key, "no active %s with this id: %s", what, id);
+        return agui_fail(err, key, "no active %s with this id: %s", what, id);
     if (closing) toggle(ctx, set, id, false, NULL);
     return true;
 }

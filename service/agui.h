@@ -58,6 +58,13 @@ struct agui_error {
  * members are allowed (the client strips them). False with *err set.
  */
 bool agui_event_check(json_t *ev, enum agui_type t, struct agui_error *err);
+/* Sets *err (field, and why as printf) and returns false. */
+bool agui_fail(struct agui_error *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether an event of type t builds or continues a message named by its messageId, or a tool
+ * call named by its toolCallId (what its metadata is merged into). */
+bool agui_builds_message(enum agui_type t);
+bool agui_builds_tool_call(enum agui_type t);
 /* Checks one AG-UI message (as in MESSAGES_SNAPSHOT or RunAgentInput.messages). */
 bool agui_message_check(json_t *m, struct agui_error *err);
 /* Checks a RunAgentInput. */

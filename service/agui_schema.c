@@ -87,7 +87,7 @@ struct member {
     int flags;
 };
 
-static bool fail(struct agui_error *err, const char *field, const char *fmt, ...)
+bool agui_fail(struct agui_error *err, const char *field, const char *fmt, ...)
 {
     snprintf(err->field, sizeof err->field, "%s", field);
     va_list ap;
@@ -95,6 +95,17 @@ static bool fail(struct agui_error *err, const char *field, const char *fmt, ...
     vsnprintf(err->why, sizeof err->why, fmt, ap);
     va_end(ap);
     return false;
+}
+
+bool agui_builds_message(enum agui_type t)
+{
+    return t == AG_TEXT_START || t == AG_TEXT_CONTENT || t == AG_TEXT_END || t == AG_RMSG_START ||
+           t == AG_RMSG_CONTENT || t == AG_RMSG_END || t == AG_TOOL_RESULT;
+}
+
+bool agui_builds_tool_call(enum agui_type t)
+{
+    return t == AG_TOOL_START || t == AG_TOOL_ARGS || t == AG_TOOL_END;
 }
 
 /* Prefixes err->field with prefix (e.g. "messages[3]."). */
@@ -122,7 +133,7 @@ static bool pointer_ok(json_t *v)
 /* RFC 6902 operations as the client's schema checks them (applying is jsonpatch's business). */
 static bool patch_ok(json_t *ops, struct agui_error *err)
 {
-    if (!json_is_array(ops)) return fail(err, "", "must be an array of JSON Patch operations");
+    if (!json_is_array(ops)) return agui_fail(err, "", "must be an array of JSON Patch operations");
     size_t i;
     json_t *op;
     json_array_foreach(ops, i, op)
@@ -131,16 +142,16 @@ static bool patch_ok(json_t *ops, struct agui_error *err)
         snprintf(at, sizeof at, "[%zu]", i);
         const char *o = json_string_value(json_object_get(op, "op"));
         if (!json_is_object(op) || !o)
-            return fail(err, at, "must be an operation object with a string op");
+            return agui_fail(err, at, "must be an operation object with a string op");
         bool move = !strcmp(o, "move") || !strcmp(o, "copy");
         bool value = !strcmp(o, "add") || !strcmp(o, "replace") || !strcmp(o, "test");
         if (!move && !value && strcmp(o, "remove") != 0)
-            return fail(err, at, "op must be add, remove, replace, move, copy or test");
+            return agui_fail(err, at, "op must be add, remove, replace, move, copy or test");
         if (!pointer_ok(json_object_get(op, "path")))
-            return fail(err, at, "path must be a JSON Pointer");
+            return agui_fail(err, at, "path must be a JSON Pointer");
         if (move && !pointer_ok(json_object_get(op, "from")))
-            return fail(err, at, "from must be a JSON Pointer");
-        if (value && !json_object_get(op, "value")) return fail(err, at, "value is required");
+            return agui_fail(err, at, "from must be a JSON Pointer");
+        if (value && !json_object_get(op, "value")) return agui_fail(err, at, "value is required");
     }
     return true;
 }
@@ -181,7 +192,7 @@ static bool kind_ok(json_t *v, enum kind k, struct agui_error *err);
 
 static bool messages_ok(json_t *arr, struct agui_error *err)
 {
-    if (!json_is_array(arr)) return fail(err, "", "must be an array of messages");
+    if (!json_is_array(arr)) return agui_fail(err, "", "must be an array of messages");
     size_t i;
     json_t *m;
     json_array_foreach(arr, i, m)
@@ -197,7 +208,8 @@ static bool messages_ok(json_t *arr, struct agui_error *err)
 static bool outcome_ok(json_t *o, struct agui_error *err)
 {
     const char *type = json_string_value(json_object_get(o, "type"));
-    if (!json_is_object(o) || !type) return fail(err, "", "must be an object with a string type");
+    if (!json_is_object(o) || !type)
+        return agui_fail(err, "", "must be an object with a string type");
     json_t *pending = json_object_get(o, "pendingToolCallIds");
     if (!strcmp(type, "success") && pending && !kind_ok(pending, K_STRARRAY, err))
         return nest(err, "pendingToolCallIds");
@@ -208,14 +220,14 @@ static bool outcome_ok(json_t *o, struct agui_error *err)
         {"subagentRunId", K_STR, 0}, {"metadata", K_OBJ, 0},       {NULL, K_ANY, 0}};
     json_t *list = json_object_get(o, "interrupts");
     if (!json_is_array(list) || json_array_size(list) == 0)
-        return fail(err, "interrupts", "must be an array of at least one interrupt");
+        return agui_fail(err, "interrupts", "must be an array of at least one interrupt");
     size_t i;
     json_t *it;
     json_array_foreach(list, i, it)
     {
         char at[40];
         snprintf(at, sizeof at, "interrupts[%zu]", i);
-        if (!json_is_object(it)) return fail(err, at, "must be an object");
+        if (!json_is_object(it)) return agui_fail(err, at, "must be an object");
         if (!check_members(it, interrupt, err)) return nest(err, at);
     }
     return true;
@@ -254,14 +266,14 @@ static const struct member resume[] = {{"interruptId", K_STR, REQ},
 /* Whether v is an array of objects with members m. */
 static bool array_of(json_t *v, const struct member *m, struct agui_error *err)
 {
-    if (!json_is_array(v)) return fail(err, "", "must be an array of objects");
+    if (!json_is_array(v)) return agui_fail(err, "", "must be an array of objects");
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
     {
         char at[32];
         snprintf(at, sizeof at, "[%zu]", i);
-        if (!json_is_object(e)) return fail(err, at, "must be an object");
+        if (!json_is_object(e)) return agui_fail(err, at, "must be an object");
         if (!check_members(e, m, err)) return nest(err, at);
     }
     return true;
@@ -274,21 +286,21 @@ static bool kind_ok(json_t *v, enum kind k, struct agui_error *err)
     const char *s = json_string_value(v);
     switch (k) {
     case K_STR:
-        return json_is_string(v) || fail(err, "", "must be a string");
+        return json_is_string(v) || agui_fail(err, "", "must be a string");
     case K_ANY:
         return true;
     case K_NONNULL:
-        return !json_is_null(v) || fail(err, "", "must not be null");
+        return !json_is_null(v) || agui_fail(err, "", "must not be null");
     case K_OBJ:
-        return json_is_object(v) || fail(err, "", "must be an object");
+        return json_is_object(v) || agui_fail(err, "", "must be an object");
     case K_BOOL:
-        return json_is_boolean(v) || fail(err, "", "must be true or false");
+        return json_is_boolean(v) || agui_fail(err, "", "must be true or false");
     case K_INT:
-        return is_int(v, false) || fail(err, "", "must be an integer");
+        return is_int(v, false) || agui_fail(err, "", "must be an integer");
     case K_COUNT:
-        return is_int(v, true) || fail(err, "", "must be an integer from 0");
+        return is_int(v, true) || agui_fail(err, "", "must be an integer from 0");
     case K_CONTENT:
-        return content_ok(v) || fail(err, "", "must be a string or an array of content parts");
+        return content_ok(v) || agui_fail(err, "", "must be a string or an array of content parts");
     case K_PATCH:
         return patch_ok(v, err);
     case K_MESSAGES:
@@ -298,24 +310,24 @@ static bool kind_ok(json_t *v, enum kind k, struct agui_error *err)
     case K_OUTCOME:
         return outcome_ok(v, err);
     case K_ARRAY:
-        return json_is_array(v) || fail(err, "", "must be an array");
+        return json_is_array(v) || agui_fail(err, "", "must be an array");
     case K_OBJARRAY: {
         size_t i;
         json_t *e;
-        if (!json_is_array(v)) return fail(err, "", "must be an array of objects");
+        if (!json_is_array(v)) return agui_fail(err, "", "must be an array of objects");
         json_array_foreach(v, i, e)
         {
-            if (!json_is_object(e)) return fail(err, "", "must be an array of objects");
+            if (!json_is_object(e)) return agui_fail(err, "", "must be an array of objects");
         }
         return true;
     }
     case K_STRARRAY: {
         size_t i;
         json_t *e;
-        if (!json_is_array(v)) return fail(err, "", "must be an array of strings");
+        if (!json_is_array(v)) return agui_fail(err, "", "must be an array of strings");
         json_array_foreach(v, i, e)
         {
-            if (!json_is_string(e)) return fail(err, "", "must be an array of strings");
+            if (!json_is_string(e)) return agui_fail(err, "", "must be an array of strings");
         }
         return true;
     }
@@ -329,16 +341,16 @@ static bool kind_ok(json_t *v, enum kind k, struct agui_error *err)
         return array_of(v, resume, err);
     case K_RESOLVED:
         return (s && (!strcmp(s, "resolved") || !strcmp(s, "cancelled"))) ||
-               fail(err, "", "must be resolved or cancelled");
+               agui_fail(err, "", "must be resolved or cancelled");
     case K_TEXTROLE:
         for (size_t i = 0; s && i < sizeof roles / sizeof *roles; i++)
             if (!strcmp(s, roles[i])) return true;
-        return fail(err, "", "must be one of developer, system, assistant, user");
+        return agui_fail(err, "", "must be one of developer, system, assistant, user");
     case K_SUBTYPE:
         return (s && (!strcmp(s, "tool-call") || !strcmp(s, "message"))) ||
-               fail(err, "", "must be tool-call or message");
+               agui_fail(err, "", "must be tool-call or message");
     case K_REASONING:
-        return (s && !strcmp(s, "reasoning")) || fail(err, "", "must be \"reasoning\"");
+        return (s && !strcmp(s, "reasoning")) || agui_fail(err, "", "must be \"reasoning\"");
     }
     return true;
 }
@@ -349,12 +361,12 @@ static bool check_members(json_t *obj, const struct member *m, struct agui_error
     for (; m->name; m++) {
         json_t *v = json_object_get(obj, m->name);
         if (!v) {
-            if (m->flags & REQ) return fail(err, m->name, "is required");
+            if (m->flags & REQ) return agui_fail(err, m->name, "is required");
             continue;
         }
         if (json_is_null(v) && (m->flags & NULL_OK)) continue;
         if (json_is_null(v) && m->kind != K_ANY)
-            return fail(err, m->name, "must not be null (leave it out)");
+            return agui_fail(err, m->name, "must not be null (leave it out)");
         if (!kind_ok(v, m->kind, err)) return nest(err, m->name);
     }
     return true;
@@ -373,17 +385,17 @@ static const struct member function[] = {
 
 static bool tool_calls_ok(json_t *calls, struct agui_error *err)
 {
-    if (!json_is_array(calls)) return fail(err, "toolCalls", "must be an array of tool calls");
+    if (!json_is_array(calls)) return agui_fail(err, "toolCalls", "must be an array of tool calls");
     size_t i;
     json_t *c;
     json_array_foreach(calls, i, c)
     {
         char at[40];
         snprintf(at, sizeof at, "toolCalls[%zu]", i);
-        if (!json_is_object(c)) return fail(err, at, "must be an object");
+        if (!json_is_object(c)) return agui_fail(err, at, "must be an object");
         if (!check_members(c, tool_call, err)) return nest(err, at);
         if (strcmp(json_string_value(json_object_get(c, "type")), "function") != 0)
-            return fail(err, at, "type must be \"function\"");
+            return agui_fail(err, at, "type must be \"function\"");
         if (!check_members(json_object_get(c, "function"), function, err)) {
             nest(err, "function");
             return nest(err, at);
@@ -416,10 +428,10 @@ bool agui_message_check(json_t *m, struct agui_error *err)
     } roles[] = {{"developer", text},      {"system", text}, {"user", user},
                  {"assistant", assistant}, {"tool", tool},   {"activity", activity},
                  {"reasoning", reasoning}};
-    if (!json_is_object(m)) return fail(err, "", "must be a message object");
+    if (!json_is_object(m)) return agui_fail(err, "", "must be a message object");
     if (!check_members(m, base, err)) return false;
     if (!agui_id_ok(json_object_get(m, "id")))
-        return fail(err, "id", "must be 1-128 characters of [A-Za-z0-9._:-] (a convstore id)");
+        return agui_fail(err, "id", "must be 1-128 characters of [A-Za-z0-9._:-] (a convstore id)");
     const char *role = json_string_value(json_object_get(m, "role"));
     for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
         if (strcmp(role, roles[i].role) != 0) continue;
@@ -427,9 +439,9 @@ bool agui_message_check(json_t *m, struct agui_error *err)
         json_t *calls = json_object_get(m, "toolCalls");
         return !calls || strcmp(role, "assistant") != 0 || tool_calls_ok(calls, err);
     }
-    return fail(err, "role",
-                "must be one of developer, system, user, assistant, tool, activity, "
-                "reasoning");
+    return agui_fail(err, "role",
+                     "must be one of developer, system, user, assistant, tool, activity, "
+                     "reasoning");
 }
 
 bool agui_input_check(json_t *in, struct agui_error *err)
@@ -445,7 +457,7 @@ bool agui_input_check(json_t *in, struct agui_error *err)
                                           {"resume", K_RESUME, 0},
                                           {"protocolVersion", K_STR, 0},
                                           {NULL, K_ANY, 0}};
-    if (!json_is_object(in)) return fail(err, "", "must be a RunAgentInput object");
+    if (!json_is_object(in)) return agui_fail(err, "", "must be a RunAgentInput object");
     return check_members(in, input, err);
 }
 
@@ -557,10 +569,10 @@ static bool ids_ok(json_t *ev, enum agui_type t, struct agui_error *err)
                           : NULL;
     json_t *v = key ? json_object_get(ev, key) : NULL;
     if (v && !agui_id_ok(v))
-        return fail(err, key, "must be 1-128 characters of [A-Za-z0-9._:-] (a convstore id)");
+        return agui_fail(err, key, "must be 1-128 characters of [A-Za-z0-9._:-] (a convstore id)");
     v = t == AG_RUN_STARTED ? json_object_get(ev, "parentRunId") : NULL;
     if (v && !agui_id_ok(v))
-        return fail(err, "parentRunId", "must be 1-128 characters of [A-Za-z0-9._:-]");
+        return agui_fail(err, "parentRunId", "must be 1-128 characters of [A-Za-z0-9._:-]");
     return true;
 }
 
@@ -576,6 +588,6 @@ bool agui_event_check(json_t *ev, enum agui_type t, struct agui_error *err)
     if (!check_members(ev, schemas[t], err)) return false;
     json_t *role = t == AG_TOOL_RESULT ? json_object_get(ev, "role") : NULL;
     if (role && strcmp(json_string_value(role), "tool") != 0)
-        return fail(err, "role", "must be \"tool\"");
+        return agui_fail(err, "role", "must be \"tool\"");
     return ids_ok(ev, t, err);
 }

@@ -310,25 +310,10 @@ static void apply_one(struct aguiview *v, enum agui_type t, json_t *ev)
 static json_t *built(struct aguiview *v, enum agui_type t, json_t *ev)
 {
     json_t *call = NULL;
-    switch (t) {
-    case AG_TEXT_START:
-    case AG_TEXT_CONTENT:
-    case AG_TEXT_END:
-    case AG_RMSG_START:
-    case AG_RMSG_CONTENT:
-    case AG_RMSG_END:
-    case AG_TOOL_RESULT: {
-        long i = find(v->messages, str(ev, "messageId"));
-        return i >= 0 ? json_array_get(v->messages, (size_t)i) : NULL;
-    }
-    case AG_TOOL_START:
-    case AG_TOOL_ARGS:
-    case AG_TOOL_END:
-        find_call(v->messages, str(ev, "toolCallId"), &call);
-        return call;
-    default:
-        return NULL;
-    }
+    if (agui_builds_tool_call(t)) find_call(v->messages, str(ev, "toolCallId"), &call);
+    if (!agui_builds_message(t)) return call;
+    long i = find(v->messages, str(ev, "messageId"));
+    return i >= 0 ? json_array_get(v->messages, (size_t)i) : NULL;
 }
 
 void aguiview_apply(struct aguiview *v, json_t *ev)

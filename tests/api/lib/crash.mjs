@@ -115,3 +115,59 @@ export async function kill9(srv) {
   await gone;
 }
 
+/**
+ * A TCP proxy in front of the server that holds each chunk of its replies for delayMs (requests
+ * pass at once). cut() drops every held reply and every connection, as a crash of the host would:
+ * requests the server committed in the last delayMs then never get their answer, which is the
+ * case a retry must find already done. delayMs Infinity holds every reply until cut(). Resolves
+ * {url, cut(), close()}.
+ */
+export async function replyProxy(targetUrl, delayMs) {
+  const target = new URL(targetUrl);
+  const sockets = new Set();
+  let isCut = false;
+  const server = net.createServer((down) => {
+    if (isCut) {
+      down.destroy();
+      return;
+    }
+    const up = net.connect({ host: target.hostname, port: Number(target.port) });
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        down.destroy();
+        up.destroy();
+      });
+    }
+    down.pipe(up);
+    let chain = Promise.resolve();
+    up.on('data', (d) => {
+      if (delayMs === Infinity) return; // held until cut(), which drops it
+      const due = Date.now() + delayMs;
+      chain = chain.then(async () => {
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (!isCut && !down.destroyed) down.write(d);
+      });
+    });
+    up.on('end', () => {
+      chain = chain.then(() => (isCut ? down.destroy() : down.end()));
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      isCut = true;
+      for (const s of sockets) s.destroy();
+    },
+    close() {
+      this.cut();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

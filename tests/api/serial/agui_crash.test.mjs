@@ -17,9 +17,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { startServer, createOrg, api, client, listAll, uniq, sleep } from '../lib/harness.mjs';
-import { pg, latencyProxy, viaProxy, kill9 } from '../lib/crash.mjs';
+import { pg, latencyProxy, viaProxy, kill9, replyProxy } from '../lib/crash.mjs';
 
 const THREADS = 16; // one driver each: this many requests in flight
 const BLOCKS = 2; // blocks of 8 requests per thread (see makeStream), between the RUN_STARTED and the RUN_FINISHED requests
@@ -121,63 +120,6 @@ function makeStream(tid) {
 
 // ---------------------------------------------------------------------------------------------
 // Proxies and requests
-
-/**
- * A TCP proxy in front of the server that holds each chunk of its replies for delayMs (requests
- * pass at once). cut() drops every held reply and every connection, as a crash of the host would:
- * requests the server committed in the last delayMs then never get their answer, which is the
- * case a retry must find already done. delayMs Infinity holds every reply until cut(). Resolves
- * {url, cut(), close()}. (As in runs_crash.)
- */
-async function replyProxy(targetUrl, delayMs) {
-  const target = new URL(targetUrl);
-  const sockets = new Set();
-  let isCut = false;
-  const server = net.createServer((down) => {
-    if (isCut) {
-      down.destroy();
-      return;
-    }
-    const up = net.connect({ host: target.hostname, port: Number(target.port) });
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        down.destroy();
-        up.destroy();
-      });
-    }
-    down.pipe(up);
-    let chain = Promise.resolve();
-    up.on('data', (d) => {
-      if (delayMs === Infinity) return; // held until cut(), which drops it
-      const due = Date.now() + delayMs;
-      chain = chain.then(async () => {
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-        if (!isCut && !down.destroyed) down.write(d);
-      });
-    });
-    up.on('end', () => {
-      chain = chain.then(() => (isCut ? down.destroy() : down.end()));
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    cut() {
-      isCut = true;
-      for (const s of sockets) s.destroy();
-    },
-    close() {
-      this.cut();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /** One request: {res} for an answer within the contract, {err, conn} otherwise (conn: the connection failed). */
 async function call(ctx, base, method, p, body, headers = {}, timeoutMs = 10000) {

@@ -8,9 +8,8 @@
 // Runs alone (the second test stops PostgreSQL): scripts/test.sh runs tests/api/serial/ after the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startServer, createOrg, api, client, listAll, assertStatus, uniq, sleep } from '../lib/harness.mjs';
-import { pg, latencyProxy, viaProxy, eachLimit, kill9 } from '../lib/crash.mjs';
+import { pg, latencyProxy, viaProxy, eachLimit, kill9, replyProxy } from '../lib/crash.mjs';
 
 const INFLIGHT = 16;
 const DB_DELAY_MS = 2; // see latencyProxy: lets a crash find requests half done
@@ -45,61 +44,6 @@ function createdEvent(ctx, i) {
   };
 }
 const endEvent = (ctx, i) => ({ id: `ed${i}`, type: `step.${finalStatus(i)}`, run_id: ctx.rid, step_id: evStepId(i) });
-
-/**
- * A TCP proxy in front of the server that holds each chunk of its replies for delayMs (requests
- * pass at once). cut() drops every held reply and every connection, as a crash of the host would:
- * requests the server committed in the last delayMs then never get their answer, which is the
- * case a retry must find already done. Resolves {url, cut(), close()}.
- */
-async function replyProxy(targetUrl, delayMs) {
-  const target = new URL(targetUrl);
-  const sockets = new Set();
-  let isCut = false;
-  const server = net.createServer((down) => {
-    if (isCut) {
-      down.destroy();
-      return;
-    }
-    const up = net.connect({ host: target.hostname, port: Number(target.port) });
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        down.destroy();
-        up.destroy();
-      });
-    }
-    down.pipe(up);
-    let chain = Promise.resolve();
-    up.on('data', (d) => {
-      const due = Date.now() + delayMs;
-      chain = chain.then(async () => {
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-        if (!isCut && !down.destroyed) down.write(d);
-      });
-    });
-    up.on('end', () => {
-      chain = chain.then(() => (isCut ? down.destroy() : down.end()));
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    cut() {
-      isCut = true;
-      for (const s of sockets) s.destroy();
-    },
-    close() {
-      this.cut();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /** One request: {res} for an answer within the contract, {err, conn} otherwise (conn: the connection failed). */
 async function call(ctx, base, method, p, body, headers = {}, timeoutMs = 10000) {
