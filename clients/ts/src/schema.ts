@@ -954,7 +954,17 @@ export interface paths {
          *       stream.
          *     - `compact`: the events reduced as the client's `compactEvents` reduces them.
          *
-         *     `run_id` replays one run; `after_seq` (or `Last-Event-ID`) starts after that seq.
+         *     `run_id` replays one run; `after_seq` (or `Last-Event-ID`) starts after that seq. When
+         *     that is in the middle of a run, the replay starts with the lead-in that lets the stock
+         *     client continue: `RUN_STARTED`, `MESSAGES_SNAPSHOT` and `STATE_SNAPSHOT` as the client
+         *     would hold them at that seq (rebuilt from the log), and a `START` (or the first chunk
+         *     again) for each message, tool call, step and reasoning span still open; into a page
+         *     that already holds the partial run, nothing is doubled.
+         *
+         *     `follow=true` goes on after the replay with each event as it is ingested (through the
+         *     event log's live delivery, with `: ping` comments), until the client leaves. In
+         *     `snapshot` mode while a run is open, the snapshot is that run's lead-in, so its live
+         *     events apply.
          */
         get: operations["streamAgui"];
         put?: never;
