@@ -188,6 +188,14 @@ if step "build (ASan+UBSan)" 900 make --no-print-directory -j"$jobs" B=build-asa
     if [ -f clients/langgraph/package.json ]; then
         step "LangGraph saver (ASan+UBSan)" 900 sh -c 'cd clients/langgraph && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
     fi
+    # The TypeScript client in a real browser (tests/browser): headless Debian Chromium, a page on
+    # another origin than the sanitized service loading the client's bundle (built here), following
+    # a thread's events live, and a page on an origin not in CONVSTORE_CORS_ORIGINS refused.
+    if [ -f clients/ts/package.json ]; then
+        step "browser (chromium, ASan+UBSan)" 300 sh -c 'cd clients/ts && npm run build --silent && cd ../../tests/browser && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
+    else
+        skip "browser (chromium)" "no clients/ts/package.json yet: tests/browser needs the TypeScript client's bundle"
+    fi
 fi
 
 # --- every libFuzzer target for a while, from its seed corpus; a crash or leak fails the run
