@@ -194,7 +194,7 @@ if step "build (ASan+UBSan)" 900 make --no-print-directory -j"$jobs" B=build-asa
     if [ -f clients/ts/package.json ]; then
         step "browser (chromium, ASan+UBSan)" 300 sh -c 'cd clients/ts && npm run build --silent && cd ../../tests/browser && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
     else
-        skip "browser (chromium)" "no clients/ts/package.json yet: tests/browser needs the TypeScript client's bundle"
+        skip "browser (chromium, ASan+UBSan)" "no clients/ts/package.json yet: tests/browser needs the TypeScript client's bundle"
     fi
 fi
 

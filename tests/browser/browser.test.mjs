@@ -15,8 +15,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, createOrg, startPageServer, startServer } from './server.mjs';
@@ -24,7 +22,8 @@ import { ROOT, createOrg, startPageServer, startServer } from './server.mjs';
 const BUNDLE = path.resolve(ROOT, process.env.CONVSTORE_BROWSER_BUNDLE || 'clients/ts/dist/convstore.browser.js');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // As root Chromium needs --no-sandbox; without the background-networking flags it keeps trying to
-// reach Google's hosts, which a machine without a network refuses.
+// reach Google's hosts, which a machine without a network refuses. playwright-core gives each launch
+// a fresh --user-data-dir of its own and removes it on close.
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -41,8 +40,6 @@ let service; // CONVSTORE_CORS_ORIGINS = allowed.origin
 let allowed; // the page's web server on the allowed origin
 let stranger; // the same page on an origin that is not listed
 let browser;
-let profile; // Chromium's fresh user data dir
-const opened = []; // the pages' contexts, closed at the end
 
 before(async () => {
   if (!existsSync(BUNDLE)) {
@@ -53,8 +50,7 @@ before(async () => {
   [allowed, stranger] = await Promise.all([startPageServer(dir), startPageServer(dir)]);
   assert.notEqual(allowed.origin, stranger.origin);
   service = await startServer({ CONVSTORE_CORS_ORIGINS: allowed.origin });
-  profile = await mkdtemp(path.join(os.tmpdir(), 'convstore-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
+  browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
@@ -63,9 +59,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of opened) await p.close().catch(() => {});
   await browser?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
   await Promise.all([allowed?.close(), stranger?.close()]);
   await service?.stop();
 });
@@ -93,8 +87,7 @@ async function call(key, method, urlPath, body) {
  * CORS preflight and the reason a request was blocked are visible, not only what the page sees.
  */
 async function openPage(site, key) {
-  const page = await browser.newPage();
-  opened.push(page);
+  const page = await (await browser.newContext()).newPage(); // one context (profile state) per page
   const consoleLines = [];
   const errors = [];
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
