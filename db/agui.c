@@ -73,6 +73,19 @@ static struct db_stmt st_tool_set = {
     " ORDER BY e.i LIMIT 1) x WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $3",
     0};
 
+/* $4: an object merged member by member into the metadata of message $3, or (with $5, a tool call
+ * id) of that tool call of it. */
+static struct db_stmt st_meta = {
+    "agui_meta",
+    "UPDATE messages m SET updated_at = now(), metadata = CASE WHEN $5::text IS NULL THEN"
+    " (m.metadata::jsonb || $4::jsonb)::text ELSE m.metadata END, tool_calls = CASE WHEN"
+    " $5::text IS NULL THEN m.tool_calls ELSE (SELECT COALESCE(jsonb_agg(CASE WHEN"
+    " e.c ->> 'id' = $5 THEN jsonb_set(e.c, '{metadata}', COALESCE(e.c -> 'metadata', '{}')"
+    " || $4::jsonb) ELSE e.c END ORDER BY e.i), '[]')::text FROM"
+    " jsonb_array_elements(m.tool_calls::jsonb) WITH ORDINALITY e(c, i)) END"
+    " WHERE m.org_id = $1 AND m.thread_id = $2 AND m.id = $3",
+    0};
+
 static struct db_stmt st_missing = {
     "agui_missing",
     "SELECT x.id FROM unnest($3::text[]) WITH ORDINALITY x(id, ord) WHERE NOT EXISTS"
@@ -115,9 +128,9 @@ static struct db_stmt st_last_run = {
     0};
 
 const struct db_stmt *const agui_db_stmts[] = {
-    &st_create,     &st_open,      &st_save,     &st_message, &st_reopen, &st_replace,
-    &st_tool_owner, &st_tool_add,  &st_tool_set, &st_missing, &st_prune,  &st_state,
-    &st_events,     &st_run_input, &st_last_run, NULL};
+    &st_create,     &st_open,     &st_save,      &st_message,  &st_reopen,  &st_replace,
+    &st_tool_owner, &st_tool_add, &st_tool_set,  &st_meta,     &st_missing, &st_prune,
+    &st_state,      &st_events,   &st_run_input, &st_last_run, NULL};
 
 /* Runs st with params, discarding rows; DB_NO_RESULTS when nothing matched. */
 static enum db_qs run_quiet(struct db_stmt *st, int n, const char *const *params)
@@ -190,6 +203,13 @@ enum db_qs agui_db_tool_set(const char *org, const char *thread, const char *id,
 {
     const char *params[] = {org, thread, id, tc, member, value};
     return run_quiet(&st_tool_set, 6, params);
+}
+
+enum db_qs agui_db_metadata(const char *org, const char *thread, const char *id, const char *tc,
+                            const char *meta)
+{
+    const char *params[] = {org, thread, id, meta, tc};
+    return run_quiet(&st_meta, 5, params);
 }
 
 enum db_qs agui_db_missing(const char *org, const char *thread, const char *ids,

@@ -37,6 +37,10 @@ enum db_qs agui_db_tool_add(const char *org, const char *thread, const char *id,
  * (member "arguments"). */
 enum db_qs agui_db_tool_set(const char *org, const char *thread, const char *id, const char *tc,
                             const char *member, const char *value);
+/* Merges meta (a JSON object) into the metadata of message id, or of its tool call tc when tc is
+ * not NULL. */
+enum db_qs agui_db_metadata(const char *org, const char *thread, const char *id, const char *tc,
+                            const char *meta);
 /* Of the ids (a text[] literal), those that name no message of the thread, in order. */
 enum db_qs agui_db_missing(const char *org, const char *thread, const char *ids,
                            struct db_rows *rows);

@@ -299,6 +299,7 @@ static bool project(struct tx *t, int i)
         ok = agui_verify(t->ctx, vt, v, t->opened_here, abandoned, &e);
         if (ok && abandoned[0]) ok = abandon_run(t, abandoned);
         if (ok) ok = apply(t, vt, v, run[0] ? run : NULL, step);
+        if (ok) ok = ap_event_metadata(t, vt, v);
         if (vt == AG_RUN_STARTED) t->opened_here = true;
         if (vt == AG_STEP_STARTED || vt == AG_STEP_FINISHED) {
             const char *id =

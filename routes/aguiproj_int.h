@@ -59,5 +59,8 @@ bool ap_snapshot_messages(struct tx *t, json_t *ev);
 bool ap_snapshot_activity(struct tx *t, json_t *ev);
 bool ap_patch_activity(struct tx *t, json_t *ev);
 bool ap_patch_state(struct tx *t, json_t *ev);
+/* The event's metadata merged into the message or tool call it builds or continues, as the
+ * client merges it. */
+bool ap_event_metadata(struct tx *t, enum agui_type type, json_t *ev);
 
 #endif

@@ -324,3 +324,37 @@ bool ap_patch_state(struct tx *t, json_t *ev)
     json_decref(patch);
     return ok;
 }
+
+bool ap_event_metadata(struct tx *t, enum agui_type type, json_t *ev)
+{
+    json_t *meta = json_object_get(ev, "metadata");
+    if (!json_is_object(meta) || json_object_size(meta) == 0) return true;
+    const char *id = NULL, *tc = NULL;
+    char owner[MAX_ID_LEN + 1];
+    switch (type) {
+    case AG_TEXT_START:
+    case AG_TEXT_CONTENT:
+    case AG_TEXT_END:
+    case AG_RMSG_START:
+    case AG_RMSG_CONTENT:
+    case AG_RMSG_END:
+    case AG_TOOL_RESULT:
+        id = ap_str(ev, "messageId");
+        break;
+    case AG_TOOL_START:
+    case AG_TOOL_ARGS:
+    case AG_TOOL_END: {
+        tc = ap_str(ev, "toolCallId");
+        enum db_qs qs = agui_db_tool_owner(t->p->org, t->p->thread, tc, owner);
+        if (qs <= 0) return qs == 0;
+        id = owner;
+        break;
+    }
+    default:
+        return true;
+    }
+    char *text = ap_member_text(t, ev, "metadata");
+    enum db_qs qs = agui_db_metadata(t->p->org, t->p->thread, id, tc, text);
+    free(text);
+    return qs >= 0;
+}

@@ -319,11 +319,20 @@ static enum db_qs replay_events(const struct replay *rp, struct buf *out, long l
     return qs < 0 ? qs : replay_all(&cur, to_frames, out, last_seq);
 }
 
+/* Compacted events as frames. compactEvents moves events after the message they arrived in, so
+ * each frame's id is the greatest seq sent so far: ids never go back. */
+struct compacted_out {
+    struct buf *out;
+    long long max;
+};
+
 static void compacted(void *cls, long long seq, json_t *ev)
 {
+    struct compacted_out *o = cls;
+    if (seq > o->max) o->max = seq;
     char *text = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!text) abort();
-    sse_data_frame(cls, seq, text, strlen(text));
+    sse_data_frame(o->out, o->max, text, strlen(text));
     free(text);
 }
 
@@ -338,7 +347,8 @@ static void to_compact(void *cls, long long seq, const char *text, size_t len)
 static enum db_qs replay_compact(const struct replay *rp, struct buf *out, long long *last_seq)
 {
     struct cursor cur = {rp, rp->after, NO_SEQ, false};
-    struct aguicompact *c = aguicompact_new(compacted, out);
+    struct compacted_out o = {out, 0};
+    struct aguicompact *c = aguicompact_new(compacted, &o);
     enum db_qs qs = replay_all(&cur, to_compact, c, last_seq);
     aguicompact_finish(c);
     return qs;

@@ -61,8 +61,12 @@ static const char *tool_call_problem(json_t *c)
     json_t *v;
     json_object_foreach(c, key, v)
     {
-        if (strcmp(key, "id") && strcmp(key, "type") && strcmp(key, "function"))
-            return "has an unknown member (allowed: id, type, function)";
+        if (strcmp(key, "id") && strcmp(key, "type") && strcmp(key, "function") &&
+            strcmp(key, "metadata") && strcmp(key, "encryptedValue"))
+            return "has an unknown member (allowed: id, type, function, metadata, encryptedValue)";
+        if ((!strcmp(key, "metadata") && !json_is_object(v)) ||
+            (!strcmp(key, "encryptedValue") && !json_is_string(v)))
+            return "metadata must be an object and encryptedValue a string";
     }
     if (!short_text(json_object_get(c, "id"), MAX_TOOL_CALL_ID))
         return "id must be a string of 1 to 256 characters";

@@ -9,7 +9,8 @@
 /*
  * The context: {"phase": "none" | "open" | "finished" | "errored", "run": <id of the last run>,
  * "text": {id: 1}, "rmsg": {id: 1}, "rspan": {id: 1}, "tools": {toolCallId: messageId},
- * "steps": {stepName: stepId}, "lane": {kind, id, role?, name?, parent?, sub?}}: the open
+ * "steps": {stepName: stepId}, "lanes": {subagentRunId or "": {kind, id, role?, name?, parent?,
+ * sub?}}}: the open
  * entities of the open run, and the pending chunk stream.
  */
 json_t *agui_ctx_new(void)
@@ -82,26 +83,43 @@ void agui_ctx_set_step(json_t *ctx, const char *name, const char *step_id)
 
 /* --- chunk expansion -------------------------------------------------------------------- */
 
-/* Appends the END that closes the pending chunk stream, if any, and forgets it. */
-static void close_lane(json_t *ctx, json_t *out)
+/* The subagent an event belongs to ("" for the agent itself): each has its own chunk stream. */
+static const char *lane_key(json_t *ev)
 {
-    json_t *lane = json_object_get(ctx, "lane");
-    if (!lane) return;
-    const char *kind = str(lane, "kind"), *id = str(lane, "id");
-    if (!strcmp(kind, "text"))
-        json_array_append_new(out,
-                              json_pack("{s:s,s:s}", "type", "TEXT_MESSAGE_END", "messageId", id));
-    else if (!strcmp(kind, "tool"))
-        json_array_append_new(out,
-                              json_pack("{s:s,s:s}", "type", "TOOL_CALL_END", "toolCallId", id));
-    else
-        json_array_append_new(
-            out, json_pack("{s:s,s:s}", "type", "REASONING_MESSAGE_END", "messageId", id));
-    json_object_del(ctx, "lane");
+    const char *sub = str(ev, "subagentRunId");
+    return sub ? sub : "";
 }
 
-/* Whether a non-chunk event of type t closes the pending chunk stream (of its subagent). */
-static bool closes_lane(enum agui_type t)
+/* Appends the END that closes the pending chunk stream of subagent key, if any, and forgets it. */
+static void close_lane(json_t *ctx, const char *key, json_t *out)
+{
+    json_t *lanes = set_of(ctx, "lanes"), *lane = json_object_get(lanes, key);
+    if (!lane) return;
+    const char *kind = str(lane, "kind"), *id = str(lane, "id");
+    json_t *end = !strcmp(kind, "text")
+                      ? json_pack("{s:s,s:s}", "type", "TEXT_MESSAGE_END", "messageId", id)
+                  : !strcmp(kind, "tool")
+                      ? json_pack("{s:s,s:s}", "type", "TOOL_CALL_END", "toolCallId", id)
+                      : json_pack("{s:s,s:s}", "type", "REASONING_MESSAGE_END", "messageId", id);
+    if (key[0]) json_object_set_new(end, "subagentRunId", json_string(key));
+    json_array_append_new(out, end);
+    json_object_del(lanes, key);
+}
+
+static void close_all_lanes(json_t *ctx, json_t *out)
+{
+    const char *key;
+    json_t *lane;
+    void *tmp;
+    json_object_foreach_safe(set_of(ctx, "lanes"), tmp, key, lane)
+    {
+        close_lane(ctx, key, out);
+    }
+}
+
+/* Which pending chunk streams a non-chunk event closes first: none, its subagent's, or all. */
+enum closes { CLOSES_NONE, CLOSES_OWN, CLOSES_ALL };
+static enum closes closes_lane(enum agui_type t)
 {
     switch (t) {
     case AG_RAW:
@@ -109,12 +127,15 @@ static bool closes_lane(enum agui_type t)
     case AG_ACTIVITY_DELTA:
     case AG_REASONING_ENCRYPTED:
     case AG_SUBAGENT_STARTED:
-    case AG_SUBAGENT_FINISHED:
-    case AG_SUBAGENT_ERROR:
     case AG_UNKNOWN:
-        return false;
-    default:
-        return true;
+        return CLOSES_NONE;
+    case AG_RUN_STARTED:
+    case AG_RUN_FINISHED:
+    case AG_RUN_ERROR:
+    case AG_MESSAGES_SNAPSHOT:
+        return CLOSES_ALL;
+    default: /* SUBAGENT_FINISHED and SUBAGENT_ERROR close the subagent's own */
+        return CLOSES_OWN;
     }
 }
 
@@ -164,7 +185,8 @@ static json_t *chunk_start(const struct chunk_kind *k, json_t *c, const char *id
 static bool expand_chunk(json_t *ctx, const struct chunk_kind *k, json_t *c, json_t *out,
                          struct agui_error *err)
 {
-    json_t *lane = json_object_get(ctx, "lane");
+    const char *key = lane_key(c);
+    json_t *lane = json_object_get(set_of(ctx, "lanes"), key);
     const char *id = str(c, k->id_key);
     if (lane && strcmp(str(lane, "kind"), k->kind) == 0 && agrees(lane, c, k->id_key, "id")) {
         bool text = !strcmp(k->kind, "text"), tool = !strcmp(k->kind, "tool");
@@ -176,18 +198,28 @@ static bool expand_chunk(json_t *ctx, const struct chunk_kind *k, json_t *c, jso
                         "parent or leave them out");
         id = str(lane, "id");
     } else {
-        close_lane(ctx, out);
+        close_lane(ctx, key, out);
         if (!id) return fail(err, k->id_key, "is required on the first chunk of a stream");
         if (!strcmp(k->kind, "tool") && !str(c, "toolCallName"))
             return fail(err, "toolCallName", "is required on the first chunk of a stream");
-        json_t *new_lane;
-        json_array_append_new(out, chunk_start(k, c, id, &new_lane));
-        json_object_set_new(ctx, "lane", new_lane);
+        json_t *new_lane, *start = chunk_start(k, c, id, &new_lane);
+        if (json_is_object(json_object_get(c, "metadata")))
+            json_object_set(start, "metadata", json_object_get(c, "metadata"));
+        if (key[0]) {
+            json_object_set_new(start, "subagentRunId", json_string(key));
+            json_object_set_new(new_lane, "sub", json_string(key));
+        }
+        json_array_append_new(out, start);
+        json_object_set_new(set_of(ctx, "lanes"), key, new_lane);
     }
     if (json_object_get(c, k->delta_key) || json_object_get(c, "rawEvent")) {
         const char *d = str(c, k->delta_key);
-        json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "type", k->content, k->id_key, id,
-                                             "delta", d ? d : ""));
+        json_t *content =
+            json_pack("{s:s,s:s,s:s}", "type", k->content, k->id_key, id, "delta", d ? d : "");
+        if (json_is_object(json_object_get(c, "metadata")))
+            json_object_set(content, "metadata", json_object_get(c, "metadata"));
+        if (key[0]) json_object_set_new(content, "subagentRunId", json_string(key));
+        json_array_append_new(out, content);
     }
     return true;
 }
@@ -198,7 +230,9 @@ bool agui_expand(json_t *ctx, enum agui_type t, json_t *ev, json_t **out, struct
     if (t == AG_TEXT_CHUNK) return expand_chunk(ctx, &chunk_kinds[0], ev, *out, err);
     if (t == AG_TOOL_CHUNK) return expand_chunk(ctx, &chunk_kinds[1], ev, *out, err);
     if (t == AG_RMSG_CHUNK) return expand_chunk(ctx, &chunk_kinds[2], ev, *out, err);
-    if (closes_lane(t)) close_lane(ctx, *out);
+    enum closes closes = closes_lane(t);
+    if (closes == CLOSES_ALL) close_all_lanes(ctx, *out);
+    if (closes == CLOSES_OWN) close_lane(ctx, lane_key(ev), *out);
     json_array_append(*out, ev);
     return true;
 }
@@ -230,7 +264,7 @@ static bool toggle(json_t *ctx, const char *key, const char *id, bool open, json
 
 static void reset_run(json_t *ctx)
 {
-    static const char *const sets[] = {"text", "rmsg", "rspan", "tools", "steps", "lane"};
+    static const char *const sets[] = {"text", "rmsg", "rspan", "tools", "steps", "lanes"};
     for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
         json_object_del(ctx, sets[i]);
 }

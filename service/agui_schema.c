@@ -571,8 +571,8 @@ bool agui_event_check(json_t *ev, enum agui_type t, struct agui_error *err)
                                          {"metadata", K_OBJ, 0},
                                          {"subagentRunId", K_STR, 0},
                                          END};
+    if (t == AG_UNKNOWN) return true; /* the client drops it before looking at anything */
     if (!check_members(ev, base, err)) return false;
-    if (t == AG_UNKNOWN) return true;
     if (!check_members(ev, schemas[t], err)) return false;
     json_t *role = t == AG_TOOL_RESULT ? json_object_get(ev, "role") : NULL;
     if (role && strcmp(json_string_value(role), "tool") != 0)

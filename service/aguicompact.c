@@ -16,6 +16,7 @@ struct pending {
     json_t *start, *end, *others; /* others: array of [seq, event] */
     struct buf delta;
     bool has_delta;
+    json_t *meta;  /* the deltas' metadata, merged */
     long long seq; /* of the last event merged in */
     struct pending *next;
 };
@@ -75,6 +76,7 @@ static void flush(struct aguicompact *c, struct pending *p)
         json_t *d =
             json_pack("{s:s,s:s,s:s}", "type", p->tool ? "TOOL_CALL_ARGS" : "TEXT_MESSAGE_CONTENT",
                       p->tool ? "toolCallId" : "messageId", p->id, "delta", p->delta.data);
+        if (p->meta) json_object_set(d, "metadata", p->meta);
         emit(c, p->seq, d);
     }
     if (p->end) emit(c, p->seq, json_incref(p->end));
@@ -87,6 +89,7 @@ static void flush(struct aguicompact *c, struct pending *p)
     json_decref(p->start);
     json_decref(p->end);
     json_decref(p->others);
+    json_decref(p->meta);
     buf_free(&p->delta);
     free(p->id);
     free(p);
@@ -143,6 +146,11 @@ void aguicompact_feed(struct aguicompact *c, long long seq, json_t *ev)
         } else if (t == AG_TEXT_CONTENT || t == AG_TOOL_ARGS) {
             buf_puts(&p->delta, str(ev, "delta"));
             p->has_delta = true;
+            json_t *meta = json_object_get(ev, "metadata");
+            if (json_is_object(meta)) {
+                if (!p->meta) p->meta = json_object();
+                json_object_update(p->meta, meta);
+            }
         } else {
             p->end = json_incref(ev);
             flush(c, p);

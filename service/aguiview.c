@@ -63,6 +63,26 @@ static long find_call(json_t *msgs, const char *tc, json_t **call)
     return -1;
 }
 
+/* A message an event makes belongs to the event's subagent, as the client records it. */
+static void own(json_t *m, json_t *ev)
+{
+    if (str(ev, "subagentRunId"))
+        json_object_set(m, "subagentRunId", json_object_get(ev, "subagentRunId"));
+}
+
+/* An event's metadata, merged member by member into what it builds or continues. */
+static void merge_metadata(json_t *target, json_t *ev)
+{
+    json_t *meta = json_object_get(ev, "metadata");
+    if (!target || !json_is_object(meta)) return;
+    json_t *have = json_object_get(target, "metadata");
+    if (!json_is_object(have)) {
+        have = json_object();
+        json_object_set_new(target, "metadata", have);
+    }
+    json_object_update(have, meta);
+}
+
 /* TEXT_MESSAGE_START, REASONING_MESSAGE_START: a new message, or the existing one reused. */
 static void open_message(json_t *msgs, json_t *ev, const char *role)
 {
@@ -70,6 +90,7 @@ static void open_message(json_t *msgs, json_t *ev, const char *role)
     json_t *m = json_pack("{s:O,s:s,s:s}", "id", json_object_get(ev, "messageId"), "role", role,
                           "content", "");
     if (str(ev, "name")) json_object_set(m, "name", json_object_get(ev, "name"));
+    own(m, ev);
     json_array_append_new(msgs, m);
 }
 
@@ -134,6 +155,7 @@ static void tool_result(json_t *msgs, json_t *ev)
     json_t *m = json_pack("{s:O,s:O,s:s,s:O}", "id", json_object_get(ev, "messageId"), "toolCallId",
                           json_object_get(ev, "toolCallId"), "role", "tool", "content",
                           json_object_get(ev, "content"));
+    own(m, ev);
     json_t *call;
     long owner = find_call(msgs, str(ev, "toolCallId"), &call);
     if (owner < 0) {
@@ -196,9 +218,10 @@ static void activity(struct aguiview *v, json_t *ev, bool delta)
         if (!m || !is(m, "role", "activity")) return;
         json_t *content = json_deep_copy(json_object_get(m, "content"));
         char why[160];
-        if (jsonpatch_apply(&content, json_object_get(ev, "patch"), why, sizeof why) == 0)
+        if (jsonpatch_apply(&content, json_object_get(ev, "patch"), why, sizeof why) == 0) {
             json_object_set(m, "content", content);
-        json_object_set(m, "activityType", json_object_get(ev, "activityType"));
+            json_object_set(m, "activityType", json_object_get(ev, "activityType"));
+        }
         json_decref(content);
         return;
     }
@@ -283,6 +306,31 @@ static void apply_one(struct aguiview *v, enum agui_type t, json_t *ev)
     }
 }
 
+/* What an event builds or continues, for its metadata: the message, or the tool call. */
+static json_t *built(struct aguiview *v, enum agui_type t, json_t *ev)
+{
+    json_t *call = NULL;
+    switch (t) {
+    case AG_TEXT_START:
+    case AG_TEXT_CONTENT:
+    case AG_TEXT_END:
+    case AG_RMSG_START:
+    case AG_RMSG_CONTENT:
+    case AG_RMSG_END:
+    case AG_TOOL_RESULT: {
+        long i = find(v->messages, str(ev, "messageId"));
+        return i >= 0 ? json_array_get(v->messages, (size_t)i) : NULL;
+    }
+    case AG_TOOL_START:
+    case AG_TOOL_ARGS:
+    case AG_TOOL_END:
+        find_call(v->messages, str(ev, "toolCallId"), &call);
+        return call;
+    default:
+        return NULL;
+    }
+}
+
 void aguiview_apply(struct aguiview *v, json_t *ev)
 {
     enum agui_type t = agui_type_parse(str(ev, "type") ? str(ev, "type") : "");
@@ -305,9 +353,11 @@ void aguiview_apply(struct aguiview *v, json_t *ev)
             if (owner >= 0)
                 agui_ctx_set_tool_message(v->ctx, str(x, "toolCallId"),
                                           str(json_array_get(v->messages, (size_t)owner), "id"));
+            merge_metadata(built(v, xt, x), x);
             continue;
         }
         apply_one(v, xt, x);
+        merge_metadata(built(v, xt, x), x);
     }
     json_decref(list);
 }
@@ -323,11 +373,74 @@ static void reopen(json_t *out, const char *type, const char *key, const char *i
     json_array_append_new(out, json_pack("{s:s,s:s}", "type", type, key, id));
 }
 
+/* The pending chunk stream of kind that holds id, or NULL. */
+static json_t *lane_of(const struct aguiview *v, const char *kind, const char *id)
+{
+    const char *key;
+    json_t *lane;
+    json_object_foreach(json_object_get(v->ctx, "lanes"), key, lane)
+    {
+        if (is(lane, "kind", kind) && is(lane, "id", id)) return lane;
+    }
+    return NULL;
+}
+
+/* The first chunk of a pending stream again: the client then continues it with the chunks that
+ * follow (role, name and parent must be the ones it started with). */
+static json_t *reopen_chunk(json_t *lane)
+{
+    json_t *e;
+    if (is(lane, "kind", "text")) {
+        e = json_pack("{s:s,s:O,s:O}", "type", "TEXT_MESSAGE_CHUNK", "messageId",
+                      json_object_get(lane, "id"), "role", json_object_get(lane, "role"));
+        if (json_object_get(lane, "name"))
+            json_object_set(e, "name", json_object_get(lane, "name"));
+    } else if (is(lane, "kind", "tool")) {
+        e = json_pack("{s:s,s:O,s:O}", "type", "TOOL_CALL_CHUNK", "toolCallId",
+                      json_object_get(lane, "id"), "toolCallName", json_object_get(lane, "name"));
+        if (json_object_get(lane, "parent"))
+            json_object_set(e, "parentMessageId", json_object_get(lane, "parent"));
+    } else {
+        e = json_pack("{s:s,s:O}", "type", "REASONING_MESSAGE_CHUNK", "messageId",
+                      json_object_get(lane, "id"));
+    }
+    if (json_object_get(lane, "sub"))
+        json_object_set(e, "subagentRunId", json_object_get(lane, "sub"));
+    return e;
+}
+
+/* START events for the text (kind "text") or reasoning messages still open; `dropped`: those a
+ * MESSAGES_SNAPSHOT removed while they streamed (sent before the snapshot, which removes them
+ * again, so their later deltas find nothing, as in the client), else the others. */
+static void reopen_messages(const struct aguiview *v, const char *kind, bool dropped, json_t *out)
+{
+    bool text = !strcmp(kind, "text");
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_object_get(v->ctx, text ? "text" : "rmsg"), key, val)
+    {
+        long i = find(v->messages, key);
+        if (lane_of(v, text ? "text" : "reasoning", key) || (i < 0) != dropped) continue;
+        const char *role = i >= 0 ? str(json_array_get(v->messages, (size_t)i), "role") : NULL;
+        bool text_role = role && (!strcmp(role, "assistant") || !strcmp(role, "user") ||
+                                  !strcmp(role, "system") || !strcmp(role, "developer"));
+        json_t *e = json_pack("{s:s,s:s,s:s}", "type",
+                              text ? "TEXT_MESSAGE_START" : "REASONING_MESSAGE_START", "messageId",
+                              key, "role",
+                              !text       ? "reasoning"
+                              : text_role ? role
+                                          : "assistant");
+        json_array_append_new(out, e);
+    }
+}
+
 json_t *aguiview_lead_in(const struct aguiview *v, const char *thread)
 {
     json_t *out = json_array();
     json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "type", "RUN_STARTED", "threadId", thread,
                                          "runId", agui_ctx_run(v->ctx)));
+    reopen_messages(v, "text", true, out);
+    reopen_messages(v, "reasoning", true, out);
     json_array_append_new(
         out, json_pack("{s:s,s:O}", "type", "MESSAGES_SNAPSHOT", "messages", v->messages));
     if (v->state)
@@ -343,45 +456,23 @@ json_t *aguiview_lead_in(const struct aguiview *v, const char *thread)
     {
         reopen(out, "REASONING_START", "messageId", key);
     }
-    json_t *lane = json_object_get(v->ctx, "lane");
-    const char *pending = lane ? str(lane, "id") : NULL;
-    json_object_foreach(json_object_get(v->ctx, "rmsg"), key, val)
-    {
-        if (pending && is(lane, "kind", "reasoning") && !strcmp(key, pending)) continue;
-        json_t *e = json_pack("{s:s,s:s,s:s}", "type", "REASONING_MESSAGE_START", "messageId", key,
-                              "role", "reasoning");
-        json_array_append_new(out, e);
-    }
-    json_object_foreach(json_object_get(v->ctx, "text"), key, val)
-    {
-        if (pending && is(lane, "kind", "text") && !strcmp(key, pending)) continue;
-        long i = find(v->messages, key);
-        const char *role = i >= 0 ? str(json_array_get(v->messages, (size_t)i), "role") : NULL;
-        bool text_role = role && (!strcmp(role, "assistant") || !strcmp(role, "user") ||
-                                  !strcmp(role, "system") || !strcmp(role, "developer"));
-        json_t *e = json_pack("{s:s,s:s,s:s}", "type", "TEXT_MESSAGE_START", "messageId", key,
-                              "role", text_role ? role : "assistant");
-        json_array_append_new(out, e);
-    }
+    reopen_messages(v, "reasoning", false, out);
+    reopen_messages(v, "text", false, out);
     json_object_foreach(json_object_get(v->ctx, "tools"), key, val)
     {
+        if (lane_of(v, "tool", key)) continue;
         json_t *call = NULL;
         find_call(v->messages, key, &call);
         const char *name = str(json_object_get(call, "function"), "name");
-        bool chunk = pending && is(lane, "kind", "tool") && !strcmp(key, pending);
-        json_t *e =
-            json_pack("{s:s,s:s,s:s}", "type", chunk ? "TOOL_CALL_CHUNK" : "TOOL_CALL_START",
-                      "toolCallId", key, "toolCallName", name ? name : "");
+        json_t *e = json_pack("{s:s,s:s,s:s}", "type", "TOOL_CALL_START", "toolCallId", key,
+                              "toolCallName", name ? name : "");
         if (json_string_value(val) && json_string_value(val)[0])
             json_object_set(e, "parentMessageId", val);
         json_array_append_new(out, e);
     }
-    if (pending && is(lane, "kind", "text"))
-        json_array_append_new(out,
-                              json_pack("{s:s,s:s,s:O}", "type", "TEXT_MESSAGE_CHUNK", "messageId",
-                                        pending, "role", json_object_get(lane, "role")));
-    if (pending && is(lane, "kind", "reasoning"))
-        json_array_append_new(
-            out, json_pack("{s:s,s:s}", "type", "REASONING_MESSAGE_CHUNK", "messageId", pending));
+    json_object_foreach(json_object_get(v->ctx, "lanes"), key, val)
+    {
+        json_array_append_new(out, reopen_chunk(val));
+    }
     return out;
 }

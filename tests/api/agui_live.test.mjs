@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { isDeepStrictEqual } from 'node:util';
 import { EventEncoder } from '@ag-ui/encoder';
 import { HttpAgent } from '@ag-ui/client';
 import { startServer, createOrg, client, listAll, uniq, sleep } from './lib/harness.mjs';
@@ -87,7 +88,7 @@ test('a teed run reaches a live follower event by event, and the producer gets i
   const answer = await tee.end();
   assert.equal(answer.status, 201);
   assert.equal(answer.json.count, events.length);
-  const caughtUp = () => JSON.stringify([comparable(agent.messages), agent.state]) === JSON.stringify([comparable(want.messages), want.state]);
+  const caughtUp = () => isDeepStrictEqual([comparable(agent.messages), agent.state], [comparable(want.messages), want.state]);
   await until('the follower to hold every message and the state', caughtUp);
   agent.abortRun();
   await following;
@@ -105,7 +106,7 @@ test('a follower that starts in the middle of a live run gets the lead-in and th
   await until('the snapshot', () => agent.messages.length > 0);
   await tee.send(events.slice(12));
   assert.equal((await tee.end()).status, 201);
-  await until('the follower to hold every message', () => JSON.stringify(comparable(agent.messages)) === JSON.stringify(comparable(want.messages)));
+  await until('the follower to hold every message', () => isDeepStrictEqual(comparable(agent.messages), comparable(want.messages)));
   agent.abortRun();
   await following;
 });
