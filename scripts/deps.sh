@@ -2,7 +2,8 @@
 # Installs the Debian packages convstore needs to build, run and test; a quick no-op when all are there.
 #
 #   scripts/deps.sh          the Debian packages (make deps; run before every make run/test/bench)
-#   scripts/deps.sh --test   also the npm packages of the API tests and of clients/* (npm ci when needed)
+#   scripts/deps.sh --test   also the npm packages of the API tests, of tests/browser and of clients/* (npm ci
+#                            when needed), and Debian's chromium for the browser test (tests/browser)
 #   scripts/deps.sh --bench  also what make bench runs: wrk, and pgbouncer as the relay it compares with
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,11 @@ pkgs=(
 )
 if [ "${1:-}" = --bench ]; then
     pkgs+=(wrk pgbouncer) # load generator; a do-nothing relay to compare the service with
+fi
+# The browser test drives Debian's Chromium through playwright-core (which downloads no browser of its
+# own); a /usr/bin/chromium already there, from the package or not, is kept.
+if [ "${1:-}" = --test ] && [ ! -x /usr/bin/chromium ]; then
+    pkgs+=(chromium) # tests/browser: a real browser, headless
 fi
 # The API tests need Node.js 20 with npm. A Node already on PATH (e.g. from /usr/local or
 # another vendor's package) is kept; Debian's is installed only when there is none.
@@ -64,8 +70,9 @@ npm_ci() {
 }
 
 if [ "${1:-}" = --test ]; then
-    # The API tests' packages, and those of each client package (tested against the service).
-    for dir in tests/api clients/*; do
+    # The API tests' packages, the browser test's (playwright-core), and those of each client package
+    # (tested against the service).
+    for dir in tests/api tests/browser clients/*; do
         if [ -f "$dir/package-lock.json" ]; then npm_ci "$dir"; fi
     done
 fi

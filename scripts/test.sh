@@ -190,8 +190,12 @@ if step "build (ASan+UBSan)" 900 make --no-print-directory -j"$jobs" B=build-asa
     fi
     # The typed TypeScript client against the sanitized service: every resource, pagination, a
     # stream followed across cut connections, retries through a sabotaging proxy, type tests.
+    # Then the same client in a real browser (tests/browser): headless Debian Chromium, a page on
+    # another origin than the service loading the client's bundle (built first), following a
+    # thread's events live, and a page on an origin not in CONVSTORE_CORS_ORIGINS refused.
     if [ -f clients/ts/package.json ]; then
         step "TypeScript client (ASan+UBSan)" 600 sh -c 'cd clients/ts && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
+        step "browser (chromium, ASan+UBSan)" 300 sh -c 'cd clients/ts && npm run build --silent && cd ../../tests/browser && CONVSTORE_BIN=build-asan/convstore npm test --silent' || true
     fi
 fi
 
