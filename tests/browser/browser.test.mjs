@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, createOrg, startPageServer, startServer } from './server.mjs';
+import { ROOT, createOrg, startPageServer, startServer, uniq } from './server.mjs';
 
 const BUNDLE = path.resolve(ROOT, process.env.CONVSTORE_BROWSER_BUNDLE || 'clients/ts/dist/convstore.browser.js');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -153,7 +153,7 @@ let tab; // the allowed page
 let threadId;
 
 test('a page on an allowed origin creates a thread and two messages with the bundled client and renders them', async () => {
-  org = await createOrg();
+  org = await createOrg(uniq('browser'));
   tab = await openPage(allowed, org.api_key);
   const state = await waitState(tab, ['following', 'error', 'ended']);
   assert.equal(state, 'following', await describe(tab));
@@ -246,7 +246,7 @@ test('the page follows the thread\'s events live while they are appended, in ord
 });
 
 test('a page on an origin not in CONVSTORE_CORS_ORIGINS is refused by the browser', async (t) => {
-  const other = await createOrg();
+  const other = await createOrg(uniq('browser'));
   const p = await openPage(stranger, other.api_key);
   assert.equal(await waitState(p, ['error', 'following', 'ended']), 'error', await describe(p));
   assert.ok(stranger.requests.includes('/dist/convstore.browser.js'), 'the page loaded the bundle (so only CORS stopped it)');
