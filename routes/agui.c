@@ -135,6 +135,12 @@ static struct reply ingested(struct request *r, struct db_rows *rows)
              : agui_summary(r, 0, 0, 0);
 }
 
+/* {events, input?}: the events are checked one by one below, input by check_input. */
+static const struct jfield body_spec[] = {
+    {.name = "events", .kind = JK_ANY},
+    {.name = "input", .kind = JK_ANY, .nullable = true},
+};
+
 struct reply agui_ingest(struct request *r)
 {
     const char *thread = r->params[0];
@@ -143,14 +149,9 @@ struct reply agui_ingest(struct request *r)
     json_t *body;
     if (!body_parse(r, &body, &err)) return err;
     struct field_errors fe = {0};
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val)
-    {
-        if (strcmp(key, "events") && strcmp(key, "input"))
-            field_error(&fe, key, "is not a known field (events, input)");
-    }
-    json_t *events = json_object_get(body, "events");
+    struct jval v[2];
+    jspec_parse(body, body_spec, 2, v, &fe);
+    json_t *events = v[0].json;
     if (!fe.n && (!json_is_array(events) || json_array_size(events) > MAX_EVENTS))
         field_error(&fe, "events", "must be an array of at most %d AG-UI events", MAX_EVENTS);
     struct jspan raw = {r->body.data, r->body.len}, arr = {0};
@@ -166,7 +167,7 @@ struct reply agui_ingest(struct request *r)
         rep = problem_fields(r, PROB_VALIDATION_FAILED, &fe);
     } else {
         struct aguiproj p = {.org = r->who.org_id, .user = scope_user(r), .thread = thread};
-        p.input = json_object_get(body, "input");
+        p.input = v[1].is_null ? NULL : v[1].json; /* null: as absent */
         p.input_raw = input_raw;
         struct db_rows rows;
         enum db_qs qs = aguiproj_run(&p, events, spans, &rows);

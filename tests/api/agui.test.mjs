@@ -192,3 +192,9 @@ test('a MESSAGES_SNAPSHOT that lists a message still streaming leaves it streami
   assert.deepEqual(rest.messages, comparable(want.messages));
   assert.equal(want.messages.find((m) => m.id === 'm1').content, 'Final: yes');
 });
+
+test('an input of null is as no input (a RUN_STARTED without one stays without)', async () => {
+  const tid = uniq('nullinput');
+  await ingest(tid, [{ type: 'RUN_STARTED', threadId: tid, runId: `${tid}-r` }, { type: 'RUN_FINISHED', threadId: tid, runId: `${tid}-r` }], { input: null });
+  assert.equal((await c.get(`/v1/threads/${tid}/runs/${tid}-r`)).json.input, null);
+});
