@@ -456,12 +456,10 @@ static void parse_props(json_t *body, struct replay *rp, struct field_errors *fe
             parse_mode(json_string_value(v), rp, fe, f);
         else if (!strcmp(key, "run_id") && json_is_string(v))
             parse_run(json_string_value(v), rp, fe, f);
-        else if (!strcmp(key, "after_seq") && json_is_integer(v) && json_integer_value(v) >= 0)
-            rp->after = (long long)json_integer_value(v);
-        else if (!strcmp(key, "after_seq") && json_is_real(v) && json_real_value(v) >= 0 &&
-                 json_real_value(v) < 9e18 &&
-                 json_real_value(v) == (double)(long long)json_real_value(v))
-            rp->after = (long long)json_real_value(v);
+        else if (!strcmp(key, "after_seq") && json_is_number(v) && json_number_value(v) >= 0 &&
+                 json_number_value(v) < 9e18 &&
+                 json_number_value(v) == (double)(long long)json_number_value(v))
+            rp->after = (long long)json_number_value(v); /* the body's numbers are reals */
         else if (!strcmp(key, "follow") && json_is_boolean(v))
             rp->follow = json_is_true(v);
         else

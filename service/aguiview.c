@@ -94,20 +94,25 @@ static void open_message(json_t *msgs, json_t *ev, const char *role)
     json_array_append_new(msgs, m);
 }
 
+/* Appends delta to the string member key of obj (a member that is not a string counts as ""). */
+static void append_to(json_t *obj, const char *key, const char *delta)
+{
+    const char *have = str(obj, key);
+    size_t n = have ? strlen(have) : 0;
+    char *s = malloc(n + strlen(delta) + 1);
+    if (!s) abort();
+    memcpy(s, have ? have : "", n);
+    strcpy(s + n, delta);
+    json_object_set_new(obj, key, json_string(s));
+    free(s);
+}
+
 static void append_content(json_t *msgs, json_t *ev)
 {
     long i = find(msgs, str(ev, "messageId"));
     json_t *m = i >= 0 ? json_array_get(msgs, (size_t)i) : NULL;
     if (!m || is(m, "role", "activity")) return;
-    const char *have = str(m, "content");
-    size_t n = have ? strlen(have) : 0;
-    const char *d = str(ev, "delta");
-    char *s = malloc(n + strlen(d) + 1);
-    if (!s) abort();
-    memcpy(s, have ? have : "", n);
-    strcpy(s + n, d);
-    json_object_set_new(m, "content", json_string(s));
-    free(s);
+    append_to(m, "content", str(ev, "delta"));
 }
 
 static void start_tool_call(json_t *msgs, json_t *ev)
@@ -138,15 +143,7 @@ static void tool_args(json_t *msgs, json_t *ev)
 {
     json_t *call;
     if (find_call(msgs, str(ev, "toolCallId"), &call) < 0) return;
-    json_t *fn = json_object_get(call, "function");
-    const char *have = str(fn, "arguments"), *d = str(ev, "delta");
-    size_t n = strlen(have);
-    char *s = malloc(n + strlen(d) + 1);
-    if (!s) abort();
-    memcpy(s, have, n);
-    strcpy(s + n, d);
-    json_object_set_new(fn, "arguments", json_string(s));
-    free(s);
+    append_to(json_object_get(call, "function"), "arguments", str(ev, "delta"));
 }
 
 /* TOOL_CALL_RESULT: right after the message holding the call and the tool messages after it. */
