@@ -30,6 +30,19 @@ export const pg = {
   },
 };
 
+/** Keeps the two sockets of a proxied connection in `sockets` while open; either one failing
+ * closes both. */
+function track(sockets, down, up) {
+  for (const s of [down, up]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {
+      down.destroy();
+      up.destroy();
+    });
+  }
+}
+
 /**
  * A TCP proxy in front of the test database that holds every chunk the service sends for
  * delayMs (order kept; replies pass at once), so that each request spends several milliseconds
@@ -50,14 +63,7 @@ export async function latencyProxy(delayMs) {
   const sockets = new Set();
   const server = net.createServer((down) => {
     const up = net.connect({ host, port });
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        down.destroy();
-        up.destroy();
-      });
-    }
+    track(sockets, down, up);
     // service → PostgreSQL: delayed, in order.
     let chain = Promise.resolve();
     down.on('data', (d) => {
@@ -132,14 +138,7 @@ export async function replyProxy(targetUrl, delayMs) {
       return;
     }
     const up = net.connect({ host: target.hostname, port: Number(target.port) });
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        down.destroy();
-        up.destroy();
-      });
-    }
+    track(sockets, down, up);
     down.pipe(up);
     let chain = Promise.resolve();
     up.on('data', (d) => {
